@@ -1,0 +1,25 @@
+// HDF5's predefined types and property-list classes are macros that call
+// H5open() and read a global; Swift cannot import them. These accessors do.
+#ifndef CHDF5_SHIM_H
+#define CHDF5_SHIM_H
+
+#include <hdf5.h>
+
+static inline hid_t chdf5_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t chdf5_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t chdf5_c_s1(void) { return H5T_C_S1; }
+
+static inline hid_t chdf5_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t chdf5_file_create(void) { return H5P_FILE_CREATE; }
+static inline hid_t chdf5_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t chdf5_dataset_xfer(void) { return H5P_DATASET_XFER; }
+static inline hid_t chdf5_link_create(void) { return H5P_LINK_CREATE; }
+
+static inline unsigned chdf5_acc_trunc(void) { return H5F_ACC_TRUNC; }
+static inline unsigned chdf5_acc_excl(void) { return H5F_ACC_EXCL; }
+static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned chdf5_acc_rdwr(void) { return H5F_ACC_RDWR; }
+
+static inline hsize_t chdf5_unlimited(void) { return H5S_UNLIMITED; }
+
+#endif

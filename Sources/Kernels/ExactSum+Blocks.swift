@@ -1,0 +1,150 @@
+/// Fast exact summation of arrays: error-free splitting in blocks.
+///
+/// Adding doubles one by one into the digits costs ~2 ns each (a scatter into
+/// memory). Instead, a block of B = 256 values is split against sigma = 2^p,
+/// p chosen from the block's largest magnitude M (M < 2^e) as p = e + 9:
+///
+///     q = (sigma + x) - sigma      (x rounded to a multiple of 2^(p-53); exact)
+///     r = x - q                    (the rounding error; exact)
+///
+/// Every q is a multiple of 2^(p-53) and |sum of q| < B * 2^(e+1) <= 2^p, so
+/// the q's of a block add up exactly in plain double arithmetic, in any
+/// order, in vector lanes. That one exact double goes into the digits. The
+/// remainders r (|r| <= 2^(p-53)) are split again, until they are all zero;
+/// each level takes 44 more bits, so smooth data needs one or two. The result
+/// is still the exact sum: nothing is ever rounded away. Levels whose values
+/// are all subnormal (or include NaN, infinity, or magnitudes so large that
+/// sigma would overflow) are added one by one instead.
+extension ExactSum {
+    public static let blockSize = 256
+    static let blockLog2 = 8
+
+    /// Adds `count` consecutive doubles, exactly.
+    public mutating func add(_ values: UnsafePointer<Double>, count: Int) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
+            let remainders = scratch.baseAddress!
+            var start = 0
+            while start < count {
+                let n = min(Self.blockSize, count - start)
+                addBlock(values + start, count: n, remainders: remainders)
+                start += n
+            }
+        }
+    }
+
+    private mutating func addBlock(_ block: UnsafePointer<Double>, count n: Int,
+                                   remainders: UnsafeMutablePointer<Double>) {
+        var source = block
+        var largest = maxMagnitudeBits(source, n)
+        while largest != 0 {
+            let biased = Int(largest >> 52)
+            let p = biased - 1022 + Self.blockLog2 + 1  // |x| < 2^(biased - 1022)
+            if biased == 0 || biased == 0x7FF || p > 1023 {
+                for k in 0..<n { add(source[k]) }
+                return
+            }
+            let sigma = Double(sign: .plus, exponent: p, significand: 1)
+            // The first level leaves |r| <= 2^(p-53), so the second level's
+            // sigma is known before the pass: two levels in one sweep.
+            let p2 = p - 53 + Self.blockLog2 + 1
+            let (levelSums, anyRemainder): ((Double, Double), Bool)
+            if p2 > -1022 {
+                let sigma2 = Double(sign: .plus, exponent: p2, significand: 1)
+                (levelSums, anyRemainder) = splitTwoLevels(source, count: n, sigmas: (sigma, sigma2), remainders: remainders)
+            } else {
+                let (sum, any) = splitLevel(source, count: n, sigma: sigma, remainders: remainders)
+                (levelSums, anyRemainder) = ((sum, 0), any)
+            }
+            add(levelSums.0)
+            add(levelSums.1)
+            source = UnsafePointer(remainders)
+            largest = anyRemainder ? maxMagnitudeBits(source, n) : 0
+        }
+    }
+}
+
+/// The largest |x| of a block, as the bit pattern of a non-negative double
+/// (integer order equals numeric order; NaN compares above infinity).
+@inline(__always)
+func maxMagnitudeBits(_ x: UnsafePointer<Double>, _ n: Int) -> UInt64 {
+    let bits = UnsafeRawPointer(x).assumingMemoryBound(to: Int64.self)
+    var m0: Int64 = 0, m1: Int64 = 0, m2: Int64 = 0, m3: Int64 = 0
+    var k = 0
+    while k + 4 <= n {
+        let a0 = bits[k] & Int64.max, a1 = bits[k + 1] & Int64.max
+        let a2 = bits[k + 2] & Int64.max, a3 = bits[k + 3] & Int64.max
+        m0 = a0 > m0 ? a0 : m0; m1 = a1 > m1 ? a1 : m1
+        m2 = a2 > m2 ? a2 : m2; m3 = a3 > m3 ? a3 : m3
+        k += 4
+    }
+    while k < n { let a = bits[k] & Int64.max; m0 = a > m0 ? a : m0; k += 1 }
+    return UInt64(max(max(m0, m1), max(m2, m3)))
+}
+
+/// One splitting level: returns the exact sum of the q's and whether any
+/// remainder is non-zero. `source` may be `remainders` (same index in and out).
+/// Explicit SIMD lanes: LLVM does not vectorise a floating-point sum by
+/// itself (it may not reorder additions; here every order gives the same,
+/// exact, result).
+@inline(__always)
+func splitLevel(_ source: UnsafePointer<Double>, count n: Int, sigma: Double,
+                remainders r: UnsafeMutablePointer<Double>) -> (Double, Bool) {
+    let s = SIMD4<Double>(repeating: sigma)
+    var sum = SIMD4<Double>(), any = SIMD4<UInt64>()
+    var k = 0
+    while k + 4 <= n {
+        let x = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD4<Double>.self)
+        let q = (s + x) - s
+        sum += q
+        let rem = x - q
+        UnsafeMutableRawPointer(r + k).storeBytes(of: rem, as: SIMD4<Double>.self)
+        any |= unsafeBitCast(rem, to: SIMD4<UInt64>.self) &<< 1   // -0.0 counts as zero
+        k += 4
+    }
+    var tail = 0.0, anyTail: UInt64 = 0
+    while k < n {
+        let x = source[k]
+        let q = (sigma + x) - sigma
+        tail += q
+        r[k] = x - q
+        anyTail |= r[k].bitPattern << 1
+        k += 1
+    }
+    return (sum.sum() + tail, (any[0] | any[1] | any[2] | any[3] | anyTail) != 0)
+}
+
+/// Two splitting levels in one pass (`sigmas.1` is the second level's):
+/// returns the exact sum of each level's q's and whether any remainder is
+/// non-zero.
+@inline(__always)
+func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Double, Double),
+                    remainders r: UnsafeMutablePointer<Double>) -> ((Double, Double), Bool) {
+    let s1 = SIMD4<Double>(repeating: sigmas.0), s2 = SIMD4<Double>(repeating: sigmas.1)
+    var sum1 = SIMD4<Double>(), sum2 = SIMD4<Double>(), any = SIMD4<UInt64>()
+    var k = 0
+    while k + 4 <= n {
+        let x = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD4<Double>.self)
+        let q = (s1 + x) - s1
+        sum1 += q
+        let y = x - q
+        let w = (s2 + y) - s2
+        sum2 += w
+        let rem = y - w
+        UnsafeMutableRawPointer(r + k).storeBytes(of: rem, as: SIMD4<Double>.self)
+        any |= unsafeBitCast(rem, to: SIMD4<UInt64>.self) &<< 1
+        k += 4
+    }
+    var tail1 = 0.0, tail2 = 0.0, anyTail: UInt64 = 0
+    while k < n {
+        let x = source[k]
+        let q = (sigmas.0 + x) - sigmas.0
+        tail1 += q
+        let y = x - q
+        let w = (sigmas.1 + y) - sigmas.1
+        tail2 += w
+        r[k] = y - w
+        anyTail |= r[k].bitPattern << 1
+        k += 1
+    }
+    return ((sum1.sum() + tail1, sum2.sum() + tail2), (any[0] | any[1] | any[2] | any[3] | anyTail) != 0)
+}

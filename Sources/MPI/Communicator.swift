@@ -1,0 +1,133 @@
+import CMPI
+
+/// An MPI communicator. One created here (a duplicate or a Cartesian
+/// communicator) is freed when the last reference goes; MPI_COMM_WORLD is only
+/// borrowed. Collective calls must be made by every rank, from the rank's main
+/// thread (the library is initialised with MPI_THREAD_FUNNELED).
+public final class Communicator: @unchecked Sendable {
+    public let handle: MPI_Comm
+    public let rank: Int
+    public let size: Int
+    private let owned: Bool
+
+    init(handle: MPI_Comm, owned: Bool) throws {
+        self.handle = handle
+        self.owned = owned
+        var r: Int32 = 0, s: Int32 = 0
+        try check(MPI_Comm_rank(handle, &r), "MPI_Comm_rank")
+        try check(MPI_Comm_size(handle, &s), "MPI_Comm_size")
+        rank = Int(r)
+        size = Int(s)
+        if owned { MPI_Comm_set_errhandler(handle, cmpi_errors_return()) }
+    }
+
+    /// MPI_COMM_WORLD (borrowed, never freed).
+    public static func world() throws -> Communicator {
+        try Communicator(handle: cmpi_comm_world(), owned: false)
+    }
+
+    deinit {
+        guard owned, !MPIRuntime.isFinalized else { return }
+        var comm: MPI_Comm? = handle
+        MPI_Comm_free(&comm)
+    }
+
+    public var isRoot: Bool { rank == 0 }
+
+    public func barrier() throws {
+        try check(MPI_Barrier(handle), "MPI_Barrier")
+    }
+
+    // MARK: Broadcast
+
+    public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws {
+        let count = try mpiCount(values.count, "MPI_Bcast")
+        try values.withUnsafeMutableBytes { buffer in
+            try check(MPI_Bcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle), "MPI_Bcast")
+        }
+    }
+
+    public func broadcast<T: MPIScalar>(_ value: T, root: Int = 0) throws -> T {
+        var values = [value]
+        try broadcast(&values, root: root)
+        return values[0]
+    }
+
+    /// Broadcasts a byte string of any length from `root` (the length first).
+    public func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
+        let count = try broadcast(Int64(bytes.count), root: root)
+        var buffer = rank == root ? bytes : [UInt8](repeating: 0, count: Int(count))
+        if count > 0 { try broadcast(&buffer, root: root) }
+        return buffer
+    }
+
+    public func broadcast(string: String, root: Int = 0) throws -> String {
+        String(decoding: try broadcast(bytes: Array(string.utf8), root: root), as: UTF8.self)
+    }
+
+    // MARK: Reductions
+
+    /// Element-wise reduction of `values` over all ranks, in place.
+    public func allreduce<T: MPIScalar>(_ values: inout [T], op: ReductionOp) throws {
+        let count = try mpiCount(values.count, "MPI_Allreduce")
+        try values.withUnsafeMutableBytes { buffer in
+            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
+                      "MPI_Allreduce")
+        }
+    }
+
+    public func allreduce<T: MPIScalar>(_ value: T, op: ReductionOp) throws -> T {
+        var values = [value]
+        try allreduce(&values, op: op)
+        return values[0]
+    }
+
+    /// Reduction over a raw buffer, in place (for accumulators that live outside arrays).
+    public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
+        try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, mpiCount(buffer.count, "MPI_Allreduce"),
+                                T.mpiDatatype, op.handle, handle), "MPI_Allreduce")
+    }
+
+    // MARK: Gathers
+
+    /// Every rank's `values` (the same count on each), concatenated in rank order, on every rank.
+    public func allgather<T: MPIScalar>(_ values: [T]) throws -> [T] {
+        let count = try mpiCount(values.count, "MPI_Allgather")
+        guard let first = values.first else { return [] }
+        var result = [T](repeating: first, count: values.count * size)
+        try values.withUnsafeBytes { send in
+            try result.withUnsafeMutableBytes { receive in
+                try check(MPI_Allgather(send.baseAddress, count, T.mpiDatatype,
+                                        receive.baseAddress, count, T.mpiDatatype, handle), "MPI_Allgather")
+            }
+        }
+        return result
+    }
+
+    /// Every rank's string, in rank order, on every rank.
+    public func allgather(string: String) throws -> [String] {
+        let bytes = Array(string.utf8)
+        let width = try allreduce(Int64(bytes.count), op: .max)
+        var padded = bytes + [UInt8](repeating: 0, count: Int(width) - bytes.count)
+        if width == 0 { padded = [0] }
+        let all = try allgather(padded)
+        let stride = max(1, Int(width))
+        return (0..<size).map { r in
+            let row = all[(r * stride)..<((r + 1) * stride)]
+            return String(decoding: row.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    // MARK: Agreement
+
+    /// Collective error agreement: every rank passes its own failure (or nil);
+    /// all ranks return the failure of the lowest failing rank, message included,
+    /// or nil when no rank failed. Keeps ranks in step so that none is left
+    /// waiting in a later collective when another gives up.
+    public func agree(onFailure local: String?) throws -> (rank: Int, message: String)? {
+        let failing = try allreduce(Int64(local == nil ? size : rank), op: .min)
+        guard failing < Int64(size) else { return nil }
+        let message = try broadcast(string: local ?? "", root: Int(failing))
+        return (Int(failing), message)
+    }
+}

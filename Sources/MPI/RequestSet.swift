@@ -1,0 +1,59 @@
+import CMPI
+
+/// Outstanding non-blocking operations, completed together. The buffers
+/// given to `receive`/`send` must stay valid until `waitAll` or a `testAll`
+/// that returns true.
+public final class RequestSet: @unchecked Sendable {
+    private let requests: UnsafeMutablePointer<MPI_Request?>
+    private let capacity: Int
+    public private(set) var count = 0
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        requests = .allocate(capacity: capacity)
+        requests.initialize(repeating: cmpi_request_null(), count: capacity)
+    }
+
+    deinit {
+        // Never free buffers under a live request: finish what is still pending.
+        if count > 0 && !MPIRuntime.isFinalized { try? waitAll() }
+        requests.deallocate()
+    }
+
+    /// MPI_Irecv of `count` items of `type` (one item of a derived type describes a whole strip).
+    public func receive(into buffer: UnsafeMutableRawPointer, count: Int, type: MPI_Datatype,
+                        from source: Int, tag: Int, on comm: Communicator) throws {
+        precondition(self.count < capacity, "RequestSet capacity exceeded")
+        try check(MPI_Irecv(buffer, mpiCount(count, "MPI_Irecv"), type, Int32(source), Int32(tag), comm.handle,
+                            requests + self.count), "MPI_Irecv")
+        self.count += 1
+    }
+
+    /// MPI_Isend of `count` items of `type`.
+    public func send(from buffer: UnsafeRawPointer, count: Int, type: MPI_Datatype,
+                     to destination: Int, tag: Int, on comm: Communicator) throws {
+        precondition(self.count < capacity, "RequestSet capacity exceeded")
+        try check(MPI_Isend(buffer, mpiCount(count, "MPI_Isend"), type, Int32(destination), Int32(tag), comm.handle,
+                            requests + self.count), "MPI_Isend")
+        self.count += 1
+    }
+
+    /// MPI_Testall: drives progress (Open MPI has no progress thread here) and
+    /// returns true once every request has completed.
+    @discardableResult
+    public func testAll() throws -> Bool {
+        guard count > 0 else { return true }
+        var flag: Int32 = 0
+        try check(MPI_Testall(Int32(count), requests, &flag, cmpi_statuses_ignore()), "MPI_Testall")
+        if flag != 0 { count = 0 }
+        return flag != 0
+    }
+
+    /// MPI_Waitall.
+    public func waitAll() throws {
+        guard count > 0 else { return }
+        let n = count
+        count = 0
+        try check(MPI_Waitall(Int32(n), requests, cmpi_statuses_ignore()), "MPI_Waitall")
+    }
+}

@@ -1,0 +1,96 @@
+import CMPI
+
+/// The thread support levels of MPI_Init_thread, in increasing order.
+public enum ThreadLevel: Int32, Comparable, Sendable, CustomStringConvertible {
+    case single, funneled, serialized, multiple
+
+    init(mpi value: Int32) {
+        switch value {
+        case Int32(MPI_THREAD_MULTIPLE): self = .multiple
+        case Int32(MPI_THREAD_SERIALIZED): self = .serialized
+        case Int32(MPI_THREAD_FUNNELED): self = .funneled
+        default: self = .single
+        }
+    }
+
+    var mpiValue: Int32 {
+        switch self {
+        case .single: Int32(MPI_THREAD_SINGLE)
+        case .funneled: Int32(MPI_THREAD_FUNNELED)
+        case .serialized: Int32(MPI_THREAD_SERIALIZED)
+        case .multiple: Int32(MPI_THREAD_MULTIPLE)
+        }
+    }
+
+    public static func < (a: ThreadLevel, b: ThreadLevel) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .single: "MPI_THREAD_SINGLE"
+        case .funneled: "MPI_THREAD_FUNNELED"
+        case .serialized: "MPI_THREAD_SERIALIZED"
+        case .multiple: "MPI_THREAD_MULTIPLE"
+        }
+    }
+}
+
+/// Process-wide MPI state: initialisation, finalisation and library queries.
+public enum MPIRuntime {
+    /// Initialises MPI asking for `required` thread support and returns what the
+    /// library provides. Errors on MPI_COMM_WORLD are returned, not fatal.
+    public static func initialize(required: ThreadLevel) throws -> ThreadLevel {
+        var provided: Int32 = 0
+        try check(MPI_Init_thread(nil, nil, required.mpiValue, &provided), "MPI_Init_thread")
+        MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return())
+        return ThreadLevel(mpi: provided)
+    }
+
+    public static func finalize() {
+        if isInitialized && !isFinalized { MPI_Finalize() }
+    }
+
+    public static var isInitialized: Bool {
+        var flag: Int32 = 0
+        MPI_Initialized(&flag)
+        return flag != 0
+    }
+
+    public static var isFinalized: Bool {
+        var flag: Int32 = 0
+        MPI_Finalized(&flag)
+        return flag != 0
+    }
+
+    /// Ends every process of the job; for errors that cannot be agreed on collectively.
+    public static func abort(exitCode: Int32) -> Never {
+        MPI_Abort(cmpi_comm_world(), exitCode)
+        fatalError("MPI_Abort returned")
+    }
+
+    /// MPI_Get_library_version, e.g. "Open MPI v4.1.4, ...".
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        MPI_Get_library_version(&buffer, &length)
+        return trimmed(buffer, length)
+    }
+
+    /// MPI_Get_processor_name: the host this process runs on.
+    public static var processorName: String {
+        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_processor_name()) + 1)
+        var length: Int32 = 0
+        MPI_Get_processor_name(&buffer, &length)
+        return trimmed(buffer, length)
+    }
+
+    /// Wall-clock seconds; only differences are meaningful.
+    @inline(__always)
+    public static func wtime() -> Double { MPI_Wtime() }
+
+    private static func trimmed(_ buffer: [CChar], _ length: Int32) -> String {
+        let bytes = buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }
+        var text = String(decoding: bytes, as: UTF8.self)
+        while let last = text.last, last.isWhitespace || last == "\0" { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,48 @@
+/// A rank's block of a 2D field: nx x ny owned points plus a halo of `halo`
+/// points on every side, row-major (x fastest), in one aligned allocation.
+///
+/// The memory is not touched here: each thread initialises the rows it will
+/// compute (first touch places those pages in its NUMA domain).
+public final class Field: @unchecked Sendable {
+    public let nx: Int, ny: Int, halo: Int
+    /// Elements per stored row.
+    public let stride: Int
+    /// Stored rows.
+    public let rows: Int
+    private let storage: UnsafeMutablePointer<Double>
+
+    public init(nx: Int, ny: Int, halo: Int) {
+        self.nx = nx
+        self.ny = ny
+        self.halo = halo
+        stride = nx + 2 * halo
+        rows = ny + 2 * halo
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, stride * rows) * MemoryLayout<Double>.stride,
+                                                   alignment: 64)
+        storage = raw.bindMemory(to: Double.self, capacity: stride * rows)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Bytes held by a field of this shape.
+    public static func bytes(nx: Int, ny: Int, halo: Int) -> Int {
+        (nx + 2 * halo) * (ny + 2 * halo) * MemoryLayout<Double>.stride
+    }
+
+    /// Point (0, 0), the first owned point; halo points are at negative offsets.
+    @inline(__always)
+    public var origin: UnsafeMutablePointer<Double> { storage + halo * stride + halo }
+
+    /// The start of stored row `j` (j in -halo ..< ny + halo), at column -halo.
+    @inline(__always)
+    public func storedRow(_ j: Int) -> UnsafeMutablePointer<Double> { storage + (j + halo) * stride }
+
+    @inline(__always)
+    public subscript(i: Int, j: Int) -> Double {
+        get { origin[j * stride + i] }
+        set { origin[j * stride + i] = newValue }
+    }
+
+    /// The whole allocation, halo included.
+    public var allElements: UnsafeMutableBufferPointer<Double> { .init(start: storage, count: stride * rows) }
+}

@@ -1,0 +1,52 @@
+/// Input sections shared by every problem.
+
+/// `"decomposition": {"dims": [px, py]}`; 0 lets MPI_Dims_create choose.
+public struct DecompositionSpec: Sendable, Equatable {
+    public var dims: [Int]
+
+    public init(dims: [Int] = [0, 0]) { self.dims = dims }
+
+    static func read(_ root: ObjectReader) throws(InputError) -> DecompositionSpec {
+        guard let section = try root.object("decomposition") else { return DecompositionSpec() }
+        try section.rejectUnknownKeys(known: ["dims"])
+        let dims = try section.array("dims", count: 2, default: [0, 0]) { (node, key) throws(InputError) in
+            try ObjectReader.integer(node, key: key, min: 0)
+        }
+        return DecompositionSpec(dims: dims)
+    }
+
+    var json: JSONNode { .object([("dims", .array(dims.map(JSONNode.int)))]) }
+}
+
+/// `"output": {"path": ..., "every": N, "diagnostics_every": M}`.
+public struct OutputSpec: Sendable, Equatable {
+    /// The HDF5 file (relative paths are relative to the working directory).
+    public var path: String
+    /// Field snapshots every this many steps (and the final state); 0: final state only.
+    public var every: Int
+    /// Reductions every this many steps (and the first and last step); 0: first and last only.
+    public var diagnosticsEvery: Int
+
+    static let keys = ["path", "every", "diagnostics_every"]
+
+    static func read(_ root: ObjectReader, defaultPath: String) throws(InputError) -> OutputSpec {
+        guard let section = try root.object("output") else {
+            return OutputSpec(path: defaultPath, every: 0, diagnosticsEvery: 10)
+        }
+        try section.rejectUnknownKeys(known: keys)
+        let path = try section.string("path", default: defaultPath)
+        if path.isEmpty { throw InputError("must not be empty", at: section.member("path")!, key: "output.path") }
+        return OutputSpec(path: path,
+                          every: try section.integer("every", default: 0, min: 0),
+                          diagnosticsEvery: try section.integer("diagnostics_every", default: 10, min: 0))
+    }
+
+    var json: JSONNode {
+        .object([("path", .string(path)), ("every", .int(every)), ("diagnostics_every", .int(diagnosticsEvery))])
+    }
+}
+
+/// Axis boundary conditions.
+public enum BoundaryKind: String, Sendable, Equatable {
+    case dirichlet, periodic
+}

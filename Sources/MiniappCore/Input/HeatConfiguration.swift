@@ -1,0 +1,168 @@
+import Foundation
+
+/// The explicit heat-equation problem: u_t = alpha * laplacian(u) on a
+/// rectangle, FTCS with the 5-point stencil (see README, "Input").
+public struct HeatConfiguration: Sendable, Equatable {
+    public struct Grid: Sendable, Equatable {
+        public var nx: Int, ny: Int
+        public var lx: Double, ly: Double
+    }
+
+    public enum Initial: Sendable, Equatable {
+        case sine(modes: [Int], amplitude: Double)
+        case gaussian(center: [Double], width: Double, amplitude: Double)
+        case constant(value: Double)
+    }
+
+    public var grid: Grid
+    public var boundaryX: BoundaryKind
+    public var boundaryY: BoundaryKind
+    public var boundaryValue: Double
+    public var alpha: Double
+    public var steps: Int
+    /// nil: automatic, `safety * h_min^2 / (4 alpha)`.
+    public var requestedDt: Double?
+    public var safety: Double
+    public var initial: Initial
+    public var decomposition: DecompositionSpec
+    public var output: OutputSpec
+
+    public static let sections = ["problem", "grid", "boundary", "physics", "time", "initial", "decomposition", "output"]
+    /// Largest points per axis: keeps nx * ny and every byte count far from Int64 overflow.
+    public static let maxPointsPerAxis = 1 << 31
+
+    // MARK: Derived quantities
+
+    /// Grid spacing: L/(n+1) on a Dirichlet axis (n unknowns between two fixed
+    /// boundary points), L/n on a periodic axis.
+    public var hx: Double { spacing(length: grid.lx, points: grid.nx, boundaryX) }
+    public var hy: Double { spacing(length: grid.ly, points: grid.ny, boundaryY) }
+
+    private func spacing(length: Double, points: Int, _ kind: BoundaryKind) -> Double {
+        kind == .dirichlet ? length / Double(points + 1) : length / Double(points)
+    }
+
+    /// The FTCS stability limit 1 / (2 alpha (1/hx^2 + 1/hy^2)).
+    public var stabilityLimit: Double { 1 / (2 * alpha * (1 / (hx * hx) + 1 / (hy * hy))) }
+
+    public var dt: Double {
+        if let requestedDt { return requestedDt }
+        let h = min(hx, hy)
+        return safety * h * h / (4 * alpha)
+    }
+
+    /// Coordinate of unknown i (0-based) along an axis.
+    static func coordinate(_ i: Int, spacing h: Double, _ kind: BoundaryKind) -> Double {
+        kind == .dirichlet ? Double(i + 1) * h : (Double(i) + 0.5) * h
+    }
+
+    // MARK: Reading
+
+    public static func read(_ root: ObjectReader) throws(InputError) -> HeatConfiguration {
+        try root.rejectUnknownKeys(known: sections)
+
+        guard let gridSection = try root.object("grid") else {
+            throw InputError("required section is missing", at: root.node, key: "grid")
+        }
+        try gridSection.rejectUnknownKeys(known: ["nx", "ny", "lx", "ly"])
+        let grid = Grid(nx: try gridSection.integer("nx", min: 1, max: maxPointsPerAxis),
+                        ny: try gridSection.integer("ny", min: 1, max: maxPointsPerAxis),
+                        lx: try gridSection.number("lx", default: 1, min: 0, exclusiveMin: true),
+                        ly: try gridSection.number("ly", default: 1, min: 0, exclusiveMin: true))
+
+        var boundaryX = BoundaryKind.dirichlet, boundaryY = BoundaryKind.dirichlet, boundaryValue = 0.0
+        if let section = try root.object("boundary") {
+            try section.rejectUnknownKeys(known: ["x", "y", "value"])
+            let kinds = [BoundaryKind.dirichlet.rawValue, BoundaryKind.periodic.rawValue]
+            boundaryX = BoundaryKind(rawValue: try section.choice("x", among: kinds, default: "dirichlet"))!
+            boundaryY = BoundaryKind(rawValue: try section.choice("y", among: kinds, default: "dirichlet"))!
+            boundaryValue = try section.number("value", default: 0)
+        }
+
+        var alpha = 1.0
+        if let section = try root.object("physics") {
+            try section.rejectUnknownKeys(known: ["alpha"])
+            alpha = try section.number("alpha", default: 1, min: 0, exclusiveMin: true)
+        }
+
+        var steps = 100, requestedDt: Double? = nil, safety = 0.9
+        var dtNode: JSONNode?
+        if let section = try root.object("time") {
+            try section.rejectUnknownKeys(known: ["steps", "dt", "safety"], elsewhere: ["alpha": "physics"])
+            steps = try section.integer("steps", default: 100, min: 0)
+            requestedDt = try section.optionalNumber("dt", min: 0, exclusiveMin: true)
+            dtNode = section.member("dt")
+            safety = try section.number("safety", default: 0.9, min: 0, exclusiveMin: true, max: 1)
+        }
+
+        let initial = try readInitial(root, grid: grid)
+
+        let configuration = HeatConfiguration(
+            grid: grid, boundaryX: boundaryX, boundaryY: boundaryY, boundaryValue: boundaryValue, alpha: alpha,
+            steps: steps, requestedDt: requestedDt, safety: safety, initial: initial,
+            decomposition: try DecompositionSpec.read(root),
+            output: try OutputSpec.read(root, defaultPath: "heat.h5"))
+        if let dt = requestedDt, dt > configuration.stabilityLimit, let dtNode {
+            let limit = String(format: "%.6g", configuration.stabilityLimit)
+            let spacing = String(format: "hx = %.6g, hy = %.6g", configuration.hx, configuration.hy)
+            throw InputError("\(dt) is above the stability limit \(limit) of the explicit scheme "
+                             + "(1 / (2 alpha (1/hx^2 + 1/hy^2)), \(spacing)); use a smaller dt, or null for automatic",
+                             at: dtNode, key: "time.dt")
+        }
+        return configuration
+    }
+
+    private static func readInitial(_ root: ObjectReader, grid: Grid) throws(InputError) -> Initial {
+        guard let section = try root.object("initial") else { return .sine(modes: [1, 1], amplitude: 1) }
+        let type = try section.choice("type", among: ["sine", "gaussian", "constant"], default: "sine")
+        switch type {
+        case "sine":
+            try section.rejectUnknownKeys(known: ["type", "modes", "amplitude"])
+            let modes = try section.array("modes", count: 2, default: [1, 1]) { (node, key) throws(InputError) in
+                try ObjectReader.integer(node, key: key, min: 1)
+            }
+            return .sine(modes: modes, amplitude: try section.number("amplitude", default: 1))
+        case "gaussian":
+            try section.rejectUnknownKeys(known: ["type", "center", "width", "amplitude"])
+            let center = try section.array("center", count: 2, default: [grid.lx / 2, grid.ly / 2]) {
+                (node, key) throws(InputError) in try ObjectReader.number(node, key: key)
+            }
+            return .gaussian(center: center,
+                             width: try section.number("width", default: 0.1 * min(grid.lx, grid.ly), min: 0, exclusiveMin: true),
+                             amplitude: try section.number("amplitude", default: 1))
+        default:
+            try section.rejectUnknownKeys(known: ["type", "amplitude"])
+            return .constant(value: try section.number("amplitude", default: 1))
+        }
+    }
+
+    // MARK: The effective input
+
+    /// Every key with its value in effect (defaults and command-line overrides
+    /// included): stored in the output so that a run can be repeated.
+    public var effectiveJSON: JSONNode {
+        let initialJSON: JSONNode
+        switch initial {
+        case .sine(let modes, let amplitude):
+            initialJSON = .object([("type", .string("sine")), ("modes", .array(modes.map(JSONNode.int))),
+                                   ("amplitude", .double(amplitude))])
+        case .gaussian(let center, let width, let amplitude):
+            initialJSON = .object([("type", .string("gaussian")), ("center", .array(center.map(JSONNode.double))),
+                                   ("width", .double(width)), ("amplitude", .double(amplitude))])
+        case .constant(let value):
+            initialJSON = .object([("type", .string("constant")), ("amplitude", .double(value))])
+        }
+        return .object([
+            ("problem", .string("heat")),
+            ("grid", .object([("nx", .int(grid.nx)), ("ny", .int(grid.ny)), ("lx", .double(grid.lx)), ("ly", .double(grid.ly))])),
+            ("boundary", .object([("x", .string(boundaryX.rawValue)), ("y", .string(boundaryY.rawValue)),
+                                  ("value", .double(boundaryValue))])),
+            ("physics", .object([("alpha", .double(alpha))])),
+            ("time", .object([("steps", .int(steps)), ("dt", requestedDt.map(JSONNode.double) ?? .null),
+                              ("safety", .double(safety))])),
+            ("initial", initialJSON),
+            ("decomposition", decomposition.json),
+            ("output", output.json),
+        ])
+    }
+}

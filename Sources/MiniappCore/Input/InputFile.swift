@@ -1,0 +1,54 @@
+import Foundation
+import MPI
+
+/// A validated input of any problem.
+public enum ProblemInput: Sendable {
+    case heat(HeatConfiguration)
+
+    public static let problems = ["heat"]
+
+    /// Parses and validates an input document. `fileName` prefixes messages.
+    public static func parse(_ text: String, fileName: String) throws(InputError) -> ProblemInput {
+        do throws(InputError) {
+            let root: JSONNode
+            do {
+                root = try JSONParser.parse(text)
+            } catch {
+                throw InputError(key: nil, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
+            }
+            let reader = try ObjectReader(root, path: "")
+            let problem = try reader.choice("problem", among: problems)
+            switch problem {
+            default: return .heat(try HeatConfiguration.read(reader))
+            }
+        } catch {
+            var located = error
+            located.file = fileName
+            throw located
+        }
+    }
+}
+
+/// Reads the input file on rank 0 and sends its text to every rank (one
+/// reader, not a stampede of ranks on the file system).
+func readInputText(path: String, world: Communicator) throws -> String {
+    let text = try world.collectively { world.isRoot ? try readTextFile(path) : "" }
+    return try world.broadcast(string: text)
+}
+
+private func readTextFile(_ path: String) throws -> String {
+    var info = stat()
+    if stat(path, &info) != 0 {
+        throw MiniappFailure(.noInput, "cannot read input file '\(path)': \(String(cString: strerror(errno)))")
+    }
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+        throw MiniappFailure(.noInput, "input '\(path)' is a directory, not a file")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw MiniappFailure(.noInput, "cannot read input file '\(path)': \(String(cString: strerror(errno)))")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw MiniappFailure(.dataError, "\(path): the file is not UTF-8 text")
+    }
+    return text
+}

@@ -1,0 +1,53 @@
+import MPI
+
+/// Exit statuses (sysexits.h values, familiar to scripts and batch systems).
+public enum ExitStatus: Int32, Sendable {
+    case success = 0
+    case usage = 64          // bad command line
+    case dataError = 65      // bad input file contents
+    case noInput = 66        // input file missing or unreadable
+    case software = 70       // internal or library failure during the run
+    case cannotCreate = 73   // output cannot be written
+}
+
+/// An error that ends the run with a message and an exit status. When it is
+/// thrown on every rank (after `agreeOnFailure`), rank 0 prints it once.
+public struct MiniappFailure: Error, CustomStringConvertible, Sendable {
+    public let status: ExitStatus
+    public let message: String
+
+    public init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension Communicator {
+    /// Runs `body` on every rank; if it fails on any rank, every rank throws
+    /// the failure of the lowest failing rank (its message travels to all), so
+    /// no rank is left waiting in a later collective call.
+    ///
+    /// `body` must not itself make collective calls that a failing rank could
+    /// skip: the others would wait there while it waits in the agreement.
+    public func collectively<T>(_ body: () throws -> T) throws -> T {
+        var result: T? = nil
+        var local: MiniappFailure? = nil
+        do {
+            result = try body()
+        } catch let failure as MiniappFailure {
+            local = failure
+        } catch {
+            local = MiniappFailure(.software, "\(error)")
+        }
+        let failing = try allreduce(Int64(local == nil ? size : rank), op: .min)
+        if failing < Int64(size) {
+            let root = Int(failing)
+            let status = ExitStatus(rawValue: try broadcast(local?.status.rawValue ?? 0, root: root)) ?? .software
+            let message = try broadcast(string: local?.message ?? "", root: root)
+            throw MiniappFailure(status, root == 0 ? message : "rank \(root): \(message)")
+        }
+        return result!
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import MPI
+import ThreadPool
+
+/// What every problem needs to run on this rank: the communicator, the
+/// thread pool, the console, and facts about the launch for the output.
+public final class RunContext {
+    public let world: Communicator
+    public let console: Console
+    public let options: RunOptions
+    public let threads: Int
+    public let pool: ForkJoinPool
+    public let threadLevel: ThreadLevel
+    public let mpiLibrary: String
+    public let hostname: String
+    /// CPUs this rank may run on (as the launcher bound it).
+    public let allowedCPUs: [Int]
+    /// The CPU each thread is pinned to, -1 where it is not pinned.
+    public let threadCPUs: [Int]
+
+    init(world: Communicator, options: RunOptions, threads: Int, threadLevel: ThreadLevel) {
+        self.world = world
+        self.options = options
+        self.threads = threads
+        self.threadLevel = threadLevel
+        console = Console(isRoot: world.isRoot, verbosity: options.verbosity)
+        mpiLibrary = MPIRuntime.libraryVersion
+        hostname = MPIRuntime.processorName
+        allowedCPUs = Affinity.allowedCPUs()
+        // Pin when the launcher gave the rank exactly one CPU per thread
+        // (mpirun --map-by slot:PE=T, srun --cpus-per-task=T --cpu-bind=cores).
+        // With more CPUs (--bind-to none) every rank would see the same set and
+        // pin onto the same cores, so the scheduler places threads instead.
+        let pin = allowedCPUs.count == threads && threads > 1 ? allowedCPUs : nil
+        if let pin { Affinity.pinCurrentThread(to: pin[0]) }
+        pool = ForkJoinPool(threads: threads, pinTo: pin)
+        threadCPUs = (0..<threads).map { t in pin.map { $0[t] } ?? -1 }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// What the command line asks for.
+public struct RunOptions: Sendable {
+    public var inputPath: String
+    /// Threads per rank, if given with --threads.
+    public var threads: Int?
+    public var outputPath: String?
+    public var steps: Int?
+    public var dims: [Int]?
+    public var force = false
+    public var verbosity = Console.Verbosity.normal
+
+    public init(inputPath: String) { self.inputPath = inputPath }
+
+    /// Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else
+    /// OMP_NUM_THREADS, else 1. Returns the value and where it came from.
+    public func resolvedThreads(environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> (count: Int, source: String) {
+        if let threads { return (threads, "--threads") }
+        for variable in ["SLURM_CPUS_PER_TASK", "OMP_NUM_THREADS"] {
+            guard let text = environment[variable], !text.isEmpty else { continue }
+            // OMP_NUM_THREADS may be a list ("4,2" for nested levels): the first counts.
+            let first = text.split(separator: ",").first.map(String.init) ?? text
+            guard let n = Int(first.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                throw MiniappFailure(.usage, "\(variable)=\(text) is not a positive thread count")
+            }
+            return (n, variable)
+        }
+        return (1, "default")
+    }
+
+    /// Parses "PXxPY" (e.g. "4x2"; 0 leaves an axis to MPI_Dims_create).
+    public static func parseDims(_ text: String) -> [Int]? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let px = Int(parts[0]), let py = Int(parts[1]), px >= 0, py >= 0 else { return nil }
+        return [px, py]
+    }
+}

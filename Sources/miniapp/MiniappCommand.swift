@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import MiniappCore
+
+/// `miniapp [options] INPUT.json`: run an input under MPI (mpirun/srun).
+struct MiniappCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miniapp",
+        abstract: "Hybrid MPI + threads 2D grid mini-app: heat equation with halo exchange, reductions and HDF5 output.",
+        discussion: """
+            Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
+            Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1.
+            Every input key is documented in README.md ("Input").
+            """,
+        version: "miniapp \(miniappVersion)")
+
+    @Option(name: .long, help: ArgumentHelp("Threads per MPI rank.", valueName: "N"))
+    var threads: Int?
+
+    @Option(name: .long, help: ArgumentHelp("HDF5 output file (overrides output.path).", valueName: "PATH"))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Number of time steps (overrides time.steps).", valueName: "N"))
+    var steps: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Process grid, e.g. 4x2; 0 lets MPI choose an axis (overrides decomposition.dims).",
+                                            valueName: "PXxPY"))
+    var dims: String?
+
+    @Flag(name: .long, help: "Replace an existing output file.")
+    var force = false
+
+    @Flag(name: .long, help: "Print nothing but warnings and errors.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Print every diagnostics step and more set-up detail.")
+    var verbose = false
+
+    @Argument(help: ArgumentHelp("Input file (JSON).", valueName: "INPUT"))
+    var input: String
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let steps, steps < 0 { throw ValidationError("--steps must be 0 or more, got \(steps)") }
+        if let dims, RunOptions.parseDims(dims) == nil {
+            throw ValidationError("--dims must look like 4x2 (0 lets MPI choose an axis), got '\(dims)'")
+        }
+        if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be combined") }
+        if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
+    }
+
+    func run() throws {
+        var options = RunOptions(inputPath: input)
+        options.threads = threads
+        options.outputPath = output
+        options.steps = steps
+        options.dims = dims.flatMap(RunOptions.parseDims)
+        options.force = force
+        options.verbosity = quiet ? .quiet : verbose ? .verbose : .normal
+        let status = Miniapp.run(options)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Errors in the command line are found before MPI starts; only the rank
+    /// that the launcher calls 0 prints them, so the message appears once.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if launcherRank == 0 || exitCode(for: error) == .success {
+                if exitCode(for: error) == .success || launcherRank == 0 {
+                    let message = fullMessage(for: error)
+                    if !message.isEmpty {
+                        let toStdout = exitCode(for: error) == .success
+                        Console.write(message + "\n", to: toStdout ? .output : .error)
+                    }
+                }
+            }
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+
+    /// This process's rank as set by the launcher, before MPI_Init.
+    static var launcherRank: Int {
+        let environment = ProcessInfo.processInfo.environment
+        for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+            if let value = environment[variable], let rank = Int(value) { return rank }
+        }
+        return 0
+    }
+}

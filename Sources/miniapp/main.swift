@@ -1,0 +1,3 @@
+import MiniappCore
+
+MiniappCommand.main()

@@ -1,0 +1,54 @@
+"""The command line: help, version, overrides, the thread-count defaults and
+the binding warning."""
+
+import os
+import subprocess
+
+from conftest import MINIAPP, heat_input
+
+
+def test_help_and_version():
+    help_text = subprocess.run([str(MINIAPP), "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0
+    for option in ["--threads", "--output", "--steps", "--dims", "--force", "--quiet", "--verbose", "INPUT"]:
+        assert option in help_text.stdout
+    version = subprocess.run([str(MINIAPP), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("miniapp ")
+
+
+def test_overrides_reach_the_run_and_the_effective_input(run_miniapp, tmp_path):
+    out = tmp_path / "override.h5"
+    run = run_miniapp(heat_input(), np=4, args=["--steps", "7", "--dims", "1x4", "--output", str(out)])
+    assert run.returncode == 0, run.stderr
+    import h5py, json
+    with h5py.File(out) as f:
+        config = json.loads(f.attrs["input_json"])
+        assert config["time"]["steps"] == 7 and f["fields/step"][-1] == 7
+        assert config["decomposition"]["dims"] == [1, 4] and list(f.attrs["dims"]) == [1, 4]
+        assert config["output"]["path"] == str(out)
+
+
+def test_threads_from_the_environment(run_miniapp):
+    for env, expected in [({"SLURM_CPUS_PER_TASK": "3", "OMP_NUM_THREADS": "2"}, 3),
+                          ({"OMP_NUM_THREADS": "2"}, 2), ({}, 1)]:
+        clean = {k: v for k, v in os.environ.items() if k not in ("SLURM_CPUS_PER_TASK", "OMP_NUM_THREADS")}
+        run = run_miniapp(heat_input(time={"steps": 3}), np=1, threads=None, env={**clean, **env})
+        assert run.returncode == 0, run.stderr
+        with run.h5() as f:
+            assert f.attrs["threads"] == expected
+
+
+def test_binding_warning_once_when_threads_share_a_core(run_miniapp):
+    # Open MPI binds each of 2 ranks to one core: 2 threads then share it.
+    run = run_miniapp(heat_input(time={"steps": 3}), np=2, threads=2)
+    assert run.returncode == 0, run.stderr
+    warnings = [l for l in run.stderr.splitlines() if l.startswith("miniapp: warning:")]
+    assert len(warnings) == 1 and "--bind-to none" in warnings[0] and "PE=2" in warnings[0]
+    # Given a core per thread, no warning.
+    quiet = run_miniapp(heat_input(time={"steps": 3}), np=1, threads=2, mpirun_args=["--bind-to", "none"])
+    assert "warning" not in quiet.stderr
+
+
+def test_quiet_prints_nothing(run_miniapp):
+    run = run_miniapp(heat_input(), np=2, args=["--quiet"])
+    assert run.returncode == 0 and run.stdout == ""

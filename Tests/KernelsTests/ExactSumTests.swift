@@ -1,0 +1,154 @@
+import Foundation
+import Kernels
+import Testing
+
+/// A small deterministic generator (tests must not depend on the run).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func sum(_ values: [Double]) -> Double {
+    var acc = ExactSum()
+    for v in values { acc.add(v) }
+    return acc.value
+}
+
+@Suite struct ExactSumTests {
+    @Test func cancellationIsExact() {
+        #expect(sum([1e100, 1.0, -1e100]) == 1.0)
+        #expect(sum([1.0, 1e-300, -1.0]) == 1e-300)
+        #expect(sum([0x1p1023, 0x1p1023, -0x1p1023, -0x1p1023, 3.5]) == 3.5)
+        #expect(sum([]) == 0)
+        #expect(sum([-2.5]) == -2.5)
+        #expect(sum([.leastNonzeroMagnitude, .leastNonzeroMagnitude]) == 2 * .leastNonzeroMagnitude)
+    }
+
+    @Test(arguments: [10, 1000, 14_348_907])
+    func repeatedTermsRoundOnce(n: Int) {
+        // The exact sum of n copies of d is n * d; IEEE multiplication rounds it once.
+        var acc = ExactSum()
+        for _ in 0..<n { acc.add(0.1) }
+        #expect(acc.value == 0.1 * Double(n))
+    }
+
+    @Test func roundsToNearestEvenAgainstIntegerArithmetic() {
+        // Terms k * 2^-60 with |k| < 2^53: the exact sum is (sum k) * 2^-60 and
+        // Double(sum k) is the correctly rounded integer.
+        var rng = SplitMix64(state: 7)
+        for trial in 0..<200 {
+            let count = 1 + trial % 50
+            var ks: [Int64] = []
+            for _ in 0..<count { ks.append(Int64.random(in: -(1 << 53) + 1 ..< (1 << 53), using: &rng)) }
+            let terms = ks.map { Double($0) * 0x1p-60 }
+            let exact = ks.reduce(Int64(0), +)  // |sum| < 50 * 2^53 fits
+            #expect(sum(terms) == Double(exact) * 0x1p-60, "trial \(trial)")
+        }
+        // An exact tie between two doubles rounds to the even one.
+        #expect(sum([0x1p53, 1.0]) == 0x1p53)
+        #expect(sum([0x1p53, 3.0]) == 0x1p53 + 4)
+        // Just above the tie (a sticky bit far below) rounds up.
+        #expect(sum([0x1p53, 1.0, 0x1p-900]) == 0x1p53 + 2)
+    }
+
+    @Test func orderAndSplitDoNotChangeTheResult() {
+        var rng = SplitMix64(state: 42)
+        let values = (0..<5000).map { _ in
+            Double.random(in: -1...1, using: &rng) * Double(sign: .plus, exponent: Int.random(in: -80...80, using: &rng),
+                                                            significand: 1)
+        }
+        let reference = sum(values)
+        for seed in 1...5 {
+            var r = SplitMix64(state: UInt64(seed))
+            let shuffled = values.shuffled(using: &r)
+            #expect(sum(shuffled) == reference)
+            // Split into uneven parts, reduced as a rank would (Int64 words summed).
+            let cut = shuffled.count * seed / 7
+            var a = ExactSum(), b = ExactSum()
+            for v in shuffled[..<cut] { a.add(v) }
+            for v in shuffled[cut...] { b.add(v) }
+            let words = zip(a.wordsForReduction, b.wordsForReduction).map { $0 + $1 }
+            #expect(ExactSum(reducedWords: words).value == reference)
+            var merged = b
+            merged.add(a)
+            #expect(merged.value == reference)
+        }
+        // Plain summation is order dependent on the same data (the reason for all this).
+        var plainResults = Set<Double>()
+        for seed in 1...5 {
+            var r = SplitMix64(state: UInt64(seed))
+            plainResults.insert(values.shuffled(using: &r).reduce(0, +))
+        }
+        #expect(plainResults.count > 1)
+    }
+
+    @Test func nonFiniteTerms() {
+        #expect(sum([1, .infinity]) == .infinity)
+        #expect(sum([1, -.infinity]) == -.infinity)
+        #expect(sum([.infinity, -.infinity]).isNaN)
+        #expect(sum([1, .nan, 2]).isNaN)
+        var acc = ExactSum()
+        acc.add(1)
+        #expect(!acc.sawNonFinite)
+        acc.add(.nan)
+        #expect(acc.sawNonFinite)
+    }
+
+    @Test func overflowingSumIsInfinite() {
+        #expect(sum([.greatestFiniteMagnitude, .greatestFiniteMagnitude]) == .infinity)
+        #expect(sum([-.greatestFiniteMagnitude, -.greatestFiniteMagnitude]) == -.infinity)
+        #expect(sum([.greatestFiniteMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude])
+                == .greatestFiniteMagnitude)
+    }
+}
+
+@Suite struct ExactSumBlockTests {
+    func blockSum(_ values: [Double]) -> Double {
+        var acc = ExactSum()
+        values.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+        return acc.value
+    }
+
+    @Test func blockPathEqualsOneByOne() {
+        var rng = SplitMix64(state: 99)
+        // Smooth, wide-ranging, tiny, huge, mixed signs, lengths around the block size.
+        let cases: [[Double]] = [
+            (0..<1000).map { sin(Double($0) * 0.01) },
+            (0..<777).map { _ in Double.random(in: -1...1, using: &rng) * Double(sign: .plus, exponent: Int.random(in: -1000...1000, using: &rng), significand: 1) },
+            (0..<300).map { _ in Double.random(in: 0...1, using: &rng) * .leastNormalMagnitude },
+            (0..<257).map { k in k % 2 == 0 ? 0x1p1020 : -0x1p1020 + 1e300 },
+            [1e100, 1.0, -1e100] + [Double](repeating: 1e-300, count: 255),
+            [-0.0, 0.0, -0.0],
+            [],
+        ]
+        for (index, values) in cases.enumerated() {
+            #expect(blockSum(values) == sum(values), "case \(index)")
+        }
+    }
+
+    @Test func blockPathSeesNonFinite() {
+        #expect(blockSum([Double](repeating: 1, count: 300) + [.nan]).isNaN)
+        #expect(blockSum([Double](repeating: 1, count: 10) + [.infinity]) == .infinity)
+        #expect(blockSum([.greatestFiniteMagnitude, .greatestFiniteMagnitude]) == .infinity)
+    }
+
+    @Test func blockPathIsSplitIndependent() {
+        var rng = SplitMix64(state: 5)
+        let values = (0..<5000).map { _ in Double.random(in: -1...1, using: &rng) * Double(sign: .plus, exponent: Int.random(in: -40...40, using: &rng), significand: 1) }
+        let whole = blockSum(values)
+        for cut in [1, 255, 256, 257, 2500, 4999] {
+            var acc = ExactSum()
+            values.withUnsafeBufferPointer {
+                acc.add($0.baseAddress!, count: cut)
+                acc.add($0.baseAddress! + cut, count: values.count - cut)
+            }
+            #expect(acc.value == whole)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Kernels
+import Testing
+
+@Suite struct HeatStencilTests {
+    /// A block of nx x ny points with a halo of one, filled with random values.
+    struct Block {
+        let nx: Int, ny: Int
+        var stride: Int { nx + 2 }
+        var data: [Double]
+        init(nx: Int, ny: Int, seed: UInt64) {
+            self.nx = nx; self.ny = ny
+            var rng = SplitMix64(state: seed)
+            data = (0..<(nx + 2) * (ny + 2)).map { _ in Double.random(in: -1...1, using: &rng) }
+        }
+        func at(_ i: Int, _ j: Int) -> Double { data[(j + 1) * stride + i + 1] }
+    }
+
+    func sweep(_ block: Block, pieces: [(rows: Range<Int>, columns: Range<Int>)], rx: Double, ry: Double) -> [Double] {
+        var out = [Double](repeating: .nan, count: block.data.count)
+        block.data.withUnsafeBufferPointer { u in
+            out.withUnsafeMutableBufferPointer { v in
+                let origin = block.stride + 1
+                for piece in pieces {
+                    heatStencilSweep(from: u.baseAddress! + origin, to: v.baseAddress! + origin, stride: block.stride,
+                                     rows: piece.rows, columns: piece.columns, rx: rx, ry: ry)
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func matchesANaiveLoop() {
+        let block = Block(nx: 37, ny: 23, seed: 3)
+        let rx = 0.21, ry = 0.17
+        let out = sweep(block, pieces: [(0..<23, 0..<37)], rx: rx, ry: ry)
+        var worst = 0.0
+        for j in 0..<23 {
+            for i in 0..<37 {
+                let u = block.at(i, j)
+                let naive = u + rx * (block.at(i - 1, j) - 2 * u + block.at(i + 1, j))
+                    + ry * (block.at(i, j - 1) - 2 * u + block.at(i, j + 1))
+                worst = max(worst, abs(out[(j + 1) * block.stride + i + 1] - naive))
+            }
+        }
+        #expect(worst < 1e-15)
+        // The halo is not written.
+        #expect(out[0].isNaN && out[block.stride - 1].isNaN)
+    }
+
+    @Test func splittingTheRectangleIsBitwiseInvisible() {
+        let block = Block(nx: 41, ny: 19, seed: 11)
+        let whole = sweep(block, pieces: [(0..<19, 0..<41)], rx: 0.2, ry: 0.24)
+        // Interior plus boundary strips, as the solver does it.
+        let strips = sweep(block, pieces: [(1..<18, 1..<40), (0..<1, 0..<41), (18..<19, 0..<41),
+                                           (1..<18, 0..<1), (1..<18, 40..<41)], rx: 0.2, ry: 0.24)
+        // Odd row blocks, as threads would take them.
+        let rows = sweep(block, pieces: [(0..<5, 0..<41), (5..<12, 0..<41), (12..<19, 0..<41)], rx: 0.2, ry: 0.24)
+        #expect(whole.map(\.bitPattern) == strips.map(\.bitPattern))
+        #expect(whole.map(\.bitPattern) == rows.map(\.bitPattern))
+    }
+}
