@@ -96,6 +96,7 @@ struct HeatRun {
         let created = try comm.broadcast(string: ISO8601DateFormatter().string(from: Date()))
         let library = try comm.broadcast(string: context.mpiLibrary)
         let loopSeconds = try comm.allreduce(phases["total"], op: .max)
+        let steppingSeconds = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
         try output.setAttributes([
             "input_json": .string(c.effectiveJSON.serialized()),
@@ -114,7 +115,14 @@ struct HeatRun {
             "dt": .double(model.dt), "steps": .int(c.steps),
             "loop_seconds": .double(loopSeconds),
             "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
+            "stepping_seconds": .double(steppingSeconds),
+            "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
         ])
+    }
+
+    /// Time in the phases of a step proper (no reductions, no output).
+    static func steppingSeconds(_ phases: PhaseTimer) -> Double {
+        ["halo_post", "interior", "halo_wait", "boundary"].map { phases[$0] }.reduce(0, +)
     }
 
     // MARK: Console
@@ -174,6 +182,7 @@ struct HeatRun {
         try comm.allreduce(&minimum, op: .min)
         try comm.allreduce(&maximum, op: .max)
         try comm.allreduce(&sum, op: .sum)
+        let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
         guard console.isRoot else { return }
         let loop = maximum[phases.index(of: "total")]
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
@@ -182,6 +191,8 @@ struct HeatRun {
         console.info("")
         console.info("Done: \(c.steps) steps in \(Format.duration(loop)) (\(Format.duration(loop / Double(max(1, c.steps)))) per step), "
                      + "\(Format.fixed(mlups, 1)) MLUP/s (\(Format.fixed(mlups / cores, 1)) per thread)")
+        console.info("  stepping alone (halo, interior, boundary): \(Format.duration(stepping)), "
+                     + "\(Format.fixed(stepping > 0 ? updates / stepping / 1e6 : 0, 1)) MLUP/s")
         console.info("  " + Format.padRight("phase", 11) + ["min", "avg", "max"].map { Format.padLeft($0, 11) }.joined()
                      + "   seconds over \(comm.size) rank\(comm.size == 1 ? "" : "s")")
         for (k, name) in phases.names.enumerated() {
