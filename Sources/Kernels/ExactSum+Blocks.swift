@@ -11,10 +11,9 @@
 /// the q's of a block add up exactly in plain double arithmetic, in any
 /// order, in vector lanes. That one exact double goes into the digits. The
 /// remainders r (|r| <= 2^(p-53)) are split again, until they are all zero;
-/// each level takes 44 more bits, so smooth data needs one or two. The result
-/// is still the exact sum: nothing is ever rounded away. Levels whose values
-/// are all subnormal (or include NaN, infinity, or magnitudes so large that
-/// sigma would overflow) are added one by one instead.
+/// each level takes 44 more bits, and one pass does two levels, so smooth
+/// data needs one pass. The result is still the exact sum: nothing is ever
+/// rounded away.
 extension ExactSum {
     public static let blockSize = 256
     static let blockLog2 = 8
@@ -38,23 +37,20 @@ extension ExactSum {
         var largest = maxMagnitudeBits(source, n)
         while largest != 0 {
             let biased = Int(largest >> 52)
-            let p = biased - 1022 + Self.blockLog2 + 1  // |x| < 2^(biased - 1022)
-            if biased == 0 || biased == 0x7FF || p > 1023 {
+            // |x| < 2^(biased - 1022). The first level leaves |r| <= 2^(p-53),
+            // so the second level's sigma is known before the pass: two
+            // levels in one sweep.
+            let p = biased - 1022 + Self.blockLog2 + 1
+            let p2 = p - 53 + Self.blockLog2 + 1
+            if biased == 0x7FF || p > 1023 || p2 <= -1022 {
+                // NaN or infinity; a sigma that would overflow; or magnitudes
+                // below 2^-987, where the second sigma would not be a normal
+                // double (subnormals included). Rare: add one by one.
                 for k in 0..<n { add(source[k]) }
                 return
             }
-            let sigma = Double(sign: .plus, exponent: p, significand: 1)
-            // The first level leaves |r| <= 2^(p-53), so the second level's
-            // sigma is known before the pass: two levels in one sweep.
-            let p2 = p - 53 + Self.blockLog2 + 1
-            let (levelSums, anyRemainder): ((Double, Double), Bool)
-            if p2 > -1022 {
-                let sigma2 = Double(sign: .plus, exponent: p2, significand: 1)
-                (levelSums, anyRemainder) = splitTwoLevels(source, count: n, sigmas: (sigma, sigma2), remainders: remainders)
-            } else {
-                let (sum, any) = splitLevel(source, count: n, sigma: sigma, remainders: remainders)
-                (levelSums, anyRemainder) = ((sum, 0), any)
-            }
+            let sigmas = (Double(sign: .plus, exponent: p, significand: 1), Double(sign: .plus, exponent: p2, significand: 1))
+            let (levelSums, anyRemainder) = splitTwoLevels(source, count: n, sigmas: sigmas, remainders: remainders)
             add(levelSums.0)
             add(levelSums.1)
             source = UnsafePointer(remainders)
@@ -81,41 +77,12 @@ func maxMagnitudeBits(_ x: UnsafePointer<Double>, _ n: Int) -> UInt64 {
     return UInt64(max(max(m0, m1), max(m2, m3)))
 }
 
-/// One splitting level: returns the exact sum of the q's and whether any
-/// remainder is non-zero. `source` may be `remainders` (same index in and out).
+/// Two splitting levels in one pass (`sigmas.1` is the second level's):
+/// returns the exact sum of each level's q's and whether any remainder is
+/// non-zero. `source` may be `remainders` (same index in and out).
 /// Explicit SIMD lanes: LLVM does not vectorise a floating-point sum by
 /// itself (it may not reorder additions; here every order gives the same,
 /// exact, result).
-@inline(__always)
-func splitLevel(_ source: UnsafePointer<Double>, count n: Int, sigma: Double,
-                remainders r: UnsafeMutablePointer<Double>) -> (Double, Bool) {
-    let s = SIMD4<Double>(repeating: sigma)
-    var sum = SIMD4<Double>(), any = SIMD4<UInt64>()
-    var k = 0
-    while k + 4 <= n {
-        let x = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD4<Double>.self)
-        let q = (s + x) - s
-        sum += q
-        let rem = x - q
-        UnsafeMutableRawPointer(r + k).storeBytes(of: rem, as: SIMD4<Double>.self)
-        any |= unsafeBitCast(rem, to: SIMD4<UInt64>.self) &<< 1   // -0.0 counts as zero
-        k += 4
-    }
-    var tail = 0.0, anyTail: UInt64 = 0
-    while k < n {
-        let x = source[k]
-        let q = (sigma + x) - sigma
-        tail += q
-        r[k] = x - q
-        anyTail |= r[k].bitPattern << 1
-        k += 1
-    }
-    return (sum.sum() + tail, (any[0] | any[1] | any[2] | any[3] | anyTail) != 0)
-}
-
-/// Two splitting levels in one pass (`sigmas.1` is the second level's):
-/// returns the exact sum of each level's q's and whether any remainder is
-/// non-zero.
 @inline(__always)
 func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Double, Double),
                     remainders r: UnsafeMutablePointer<Double>) -> ((Double, Double), Bool) {

@@ -65,7 +65,8 @@ def test_layout_of_a_hybrid_run(run_miniapp):
         assert b"Open MPI" in a["mpi_library"]
         assert a["mpi_thread_level"] in (b"MPI_THREAD_FUNNELED", b"MPI_THREAD_SERIALIZED", b"MPI_THREAD_MULTIPLE")
         assert a["version"] and a["created"]
-        assert a["mlups"] > 0
+        assert a["mlups"] > 0 and a["mlups_stepping"] >= a["mlups"]
+        assert a["collective_field_writes"] == 1   # H5Pget_mpio_actual_io_mode said so for every snapshot
 
     # The XDMF sidecar references every snapshot of this file.
     sidecar = run.output.with_suffix(".xmf")

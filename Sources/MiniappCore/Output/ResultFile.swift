@@ -20,6 +20,8 @@ public final class ResultFile {
     private var snapshotSteps: [Int] = []
     private var snapshotTimes: [Double] = []
     private let grid: (nx: Int, ny: Int)
+    /// Whether every field write went through collective MPI-IO (as HDF5 reports it).
+    public private(set) var fieldWritesCollective = true
 
     public static func temporaryPath(for path: String) -> String { path + ".incomplete" }
 
@@ -61,6 +63,7 @@ public final class ResultFile {
         try memory.select(start: [halo, halo], count: [size[1], size[0]])
         let base = UnsafeRawPointer(origin - halo * stride - halo)
         try u.write(base, type: Double.hdf5Type, memory: memory, file: fileSpace, transfer: transfer)
+        fieldWritesCollective = fieldWritesCollective && transfer.wasCollective
         snapshotSteps.append(step)
         snapshotTimes.append(time)
         snapshotCount += 1

@@ -94,6 +94,7 @@ struct HeatRun {
         try output.writeRankRows("decomposition/thread_cpus", row: context.threadCPUs.map(Int64.init))
 
         let created = try comm.broadcast(string: ISO8601DateFormatter().string(from: Date()))
+        let collective = try comm.allreduce(Int64(output.fieldWritesCollective ? 1 : 0), op: .min)
         let library = try comm.broadcast(string: context.mpiLibrary)
         let loopSeconds = try comm.allreduce(phases["total"], op: .max)
         let steppingSeconds = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
@@ -117,6 +118,7 @@ struct HeatRun {
             "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
             "stepping_seconds": .double(steppingSeconds),
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
+            "collective_field_writes": .int(Int(collective)),
         ])
     }
 
