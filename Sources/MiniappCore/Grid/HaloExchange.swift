@@ -59,6 +59,8 @@ public final class HaloExchange {
     }
 
     public let depth: Int
+    /// Fields one exchange may carry (each field's messages get their own tags).
+    public let maxFields: Int
     private let communicator: Communicator
     private let links: [Link]
     private let requests: RequestSet
@@ -71,9 +73,12 @@ public final class HaloExchange {
     ///   - depth: halo points exchanged per side (the field's halo must be at least this).
     ///   - corners: also exchange the diagonal neighbours (stencils that read
     ///     corner halos, or halos deeper than one applied several times).
-    public init(topology: CartesianTopology, nx: Int, ny: Int, stride: Int, depth: Int, corners: Bool) throws {
+    ///   - maxFields: how many fields (of the same shape) one exchange may carry.
+    public init(topology: CartesianTopology, nx: Int, ny: Int, stride: Int, depth: Int, corners: Bool,
+                maxFields: Int = 1) throws {
         precondition(depth >= 1 && nx >= depth && ny >= depth, "halo depth exceeds the block")
         self.depth = depth
+        self.maxFields = maxFields
         communicator = topology.communicator
         var links: [Link] = []
         var datatypes: [Datatype] = []
@@ -109,24 +114,36 @@ public final class HaloExchange {
         }
         self.links = links
         self.datatypes = datatypes
-        requests = RequestSet(capacity: 2 * max(1, links.count))
+        requests = RequestSet(capacity: 2 * max(1, links.count) * maxFields)
         receivingSides = Set(links.map(\.direction))
     }
 
     /// Messages sent per exchange.
     public var messageCount: Int { links.count }
 
-    /// Posts the receives, then the sends, for `field` (whose origin is point (0, 0)).
-    public func start(_ origin: UnsafeMutablePointer<Double>) throws {
-        for link in links {
-            // The neighbour at `direction` sends towards us, i.e. the opposite way.
-            try requests.receive(into: origin + link.receiveOffset, count: link.count, type: link.type,
-                                 from: link.rank, tag: link.direction.opposite.rawValue, on: communicator)
+    /// Posts the receives, then the sends, for each field (given by its
+    /// origin, point (0, 0)). Messages of field k are tagged direction + 8k.
+    public func start(_ origins: [UnsafeMutablePointer<Double>]) throws {
+        precondition(origins.count <= maxFields, "more fields than the exchange was built for")
+        for (k, origin) in origins.enumerated() {
+            for link in links {
+                // The neighbour at `direction` sends towards us, i.e. the opposite way.
+                try requests.receive(into: origin + link.receiveOffset, count: link.count, type: link.type,
+                                     from: link.rank, tag: link.direction.opposite.rawValue + 8 * k, on: communicator)
+            }
         }
-        for link in links {
-            try requests.send(from: origin + link.sendOffset, count: link.count, type: link.type,
-                              to: link.rank, tag: link.direction.rawValue, on: communicator)
+        for (k, origin) in origins.enumerated() {
+            for link in links {
+                try requests.send(from: origin + link.sendOffset, count: link.count, type: link.type,
+                                  to: link.rank, tag: link.direction.rawValue + 8 * k, on: communicator)
+            }
         }
+    }
+
+    /// Exchanges and waits (no overlap).
+    public func exchange(_ origins: [UnsafeMutablePointer<Double>]) throws {
+        try start(origins)
+        try finish()
     }
 
     /// Lets MPI move the messages along; true once all have completed.

@@ -10,32 +10,20 @@ struct HeatRun {
     let context: RunContext
     let threadSource: String
 
-    private var world: Communicator { context.world }
     private var console: Console { context.console }
 
     func execute() throws {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
-        let periods = [c.boundaryX == .periodic, c.boundaryY == .periodic]
-        let dims = try world.collectively { () throws -> [Int] in
-            do {
-                return try Decomposition.chooseDims(ranks: world.size, requested: c.decomposition.dims, nx: c.grid.nx,
-                                                    ny: c.grid.ny) { try CartesianTopology.balancedDims(nodes: world.size, fixed: $0) }
-            } catch let error as DecompositionError {
-                throw MiniappFailure(.dataError, "\(context.options.inputPath): \(error)")
-            }
-        }
-        try world.collectively { if world.isRoot { try checkOutputPath(c.output.path, force: context.options.force) } }
+        let setup = try GridSetup(context: context, nx: c.grid.nx, ny: c.grid.ny, requestedDims: c.decomposition.dims,
+                                  periods: [c.boundaryX == .periodic, c.boundaryY == .periodic],
+                                  outputPath: c.output.path)
+        let topology = setup.topology, comm = setup.communicator
+        let model = HeatModel(c, block: setup.block)
 
-        let topology = try CartesianTopology(parent: world, dims: dims, periods: periods, reorder: true)
-        let comm = topology.communicator
-        let decomposition = Decomposition(nx: c.grid.nx, ny: c.grid.ny, px: dims[0], py: dims[1])
-        let block = decomposition.block(coords: topology.coords)
-        let model = HeatModel(c, block: block)
-
-        printSetup(model: model, decomposition: decomposition)
-        warnAboutAffinity()
+        printSetup(model: model, setup: setup)
+        RunReport.warnAboutAffinity(context)
 
         let output = try comm.collectively {
             try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny)
@@ -63,7 +51,7 @@ struct HeatRun {
         let sidecar: String?
         do {
             let ioStart = wallSeconds()
-            try writeResults(output, simulation: simulation, phases: phases, topology: topology, model: model)
+            try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model)
             sidecar = try output.finish(xdmf: XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny,
                                                               origin: model.origin, spacing: (model.hx, model.hy)))
             phases["io"] += wallSeconds() - ioStart
@@ -76,49 +64,24 @@ struct HeatRun {
     // MARK: Output
 
     private func writeResults(_ output: ResultFile, simulation: HeatSimulation, phases: PhaseTimer,
-                              topology: CartesianTopology, model: HeatModel) throws {
-        let c = configuration, comm = topology.communicator
+                              setup: GridSetup, model: HeatModel) throws {
+        let c = configuration, comm = setup.communicator
         let d = simulation.diagnostics
         try output.appendSeries("diagnostics/step", values: d.step, at: 0)
         for (name, values) in d.doubleSeries { try output.appendSeries("diagnostics/\(name)", values: values, at: 0) }
 
-        try output.writeStrings("timings/phase_names", values: phases.names)
-        try output.writeRankRows("timings/phases", row: phases.seconds, attributes: ["units": "seconds"])
-        try output.writeRankRows("timings/threads", row: simulation.threadSeconds.values, attributes: ["units": "seconds"])
-
-        try output.writeRankRows("decomposition/coords", row: topology.coords.map(Int64.init))
-        try output.writeRankRows("decomposition/offsets", row: model.block.offset.map(Int64.init))
-        try output.writeRankRows("decomposition/sizes", row: model.block.size.map(Int64.init))
-        try output.writeRankStrings("decomposition/hostnames", value: context.hostname)
-        try output.writeRankStrings("decomposition/affinity", value: Affinity.describe(context.allowedCPUs))
-        try output.writeRankRows("decomposition/thread_cpus", row: context.threadCPUs.map(Int64.init))
-
-        let created = try comm.broadcast(string: ISO8601DateFormatter().string(from: Date()))
-        let collective = try comm.allreduce(Int64(output.fieldWritesCollective ? 1 : 0), op: .min)
-        let library = try comm.broadcast(string: context.mpiLibrary)
         let loopSeconds = try comm.allreduce(phases["total"], op: .max)
         let steppingSeconds = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
-        try output.setAttributes([
-            "input_json": .string(c.effectiveJSON.serialized()),
-            "problem": .string("heat"),
-            "version": .string(miniappVersion),
-            "mpi_library": .string(library),
-            "mpi_thread_level": .string(context.threadLevel.description),
-            "hdf5_version": .string(HDF5Library.version),
-            "ranks": .int(comm.size),
-            "threads": .int(context.threads),
-            "dims": .ints(topology.dims),
-            "periods": .ints(topology.periods.map { $0 ? 1 : 0 }),
-            "created": .string(created),
-            "nx": .int(c.grid.nx), "ny": .int(c.grid.ny),
+        try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
+                                  threadSeconds: simulation.threadSeconds.values, problem: "heat",
+                                  effectiveInput: c.effectiveJSON, extra: [
             "hx": .double(model.hx), "hy": .double(model.hy),
             "dt": .double(model.dt), "steps": .int(c.steps),
             "loop_seconds": .double(loopSeconds),
             "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
             "stepping_seconds": .double(steppingSeconds),
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
-            "collective_field_writes": .int(Int(collective)),
         ])
     }
 
@@ -129,9 +92,8 @@ struct HeatRun {
 
     // MARK: Console
 
-    private func printSetup(model: HeatModel, decomposition d: Decomposition) {
+    private func printSetup(model: HeatModel, setup: GridSetup) {
         let c = configuration
-        let ranks = world.size
         console.info("miniapp \(miniappVersion): heat equation, explicit FTCS, 5-point stencil")
         console.info("  grid        \(c.grid.nx) x \(c.grid.ny) = \(Format.grouped(c.grid.nx * c.grid.ny)) points on "
                      + "[0, \(Format.general(c.grid.lx))] x [0, \(Format.general(c.grid.ly))], "
@@ -139,13 +101,10 @@ struct HeatRun {
         let boundary = [("x", c.boundaryX), ("y", c.boundaryY)].map { "\($0.0) \($0.1.rawValue)" }.joined(separator: ", ")
         let hasDirichlet = c.boundaryX == .dirichlet || c.boundaryY == .dirichlet
         console.info("  boundaries  \(boundary)\(hasDirichlet ? " (u = \(Format.general(c.boundaryValue)))" : "")")
-        console.info("  processes   \(ranks) rank\(ranks == 1 ? "" : "s") on a \(d.px) x \(d.py) grid x \(context.threads) "
-                     + "thread\(context.threads == 1 ? "" : "s") (\(threadSource)) = \(ranks * context.threads) in all")
-        let sizes = d.blockSizeRange
-        let range = { (r: ClosedRange<Int>) in r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
+        console.info("  processes   \(setup.processesLine(context: context, threadSource: threadSource))")
+        let sizes = setup.decomposition.blockSizeRange
         let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound, halo: 1)
-        console.info("  blocks      \(range(sizes.x)) x \(range(sizes.y)) points per rank, "
-                     + "\(Format.bytes(perRank)) of fields per rank")
+        console.info("  blocks      \(setup.blocksLine) points per rank, \(Format.bytes(perRank)) of fields per rank")
         let dtHow = c.requestedDt == nil ? "automatic: \(Format.general(c.safety)) x h_min^2 / (4 alpha)" : "given"
         console.info("  time        \(c.steps) steps of dt = \(Format.sci(model.dt)) (\(dtHow)), "
                      + "t_end = \(Format.sci(Double(c.steps) * model.dt)), alpha = \(Format.general(c.alpha))")
@@ -166,27 +125,10 @@ struct HeatRun {
         }
     }
 
-    /// One warning, from rank 0, if any rank's threads must share cores.
-    private func warnAboutAffinity() {
-        let fewest = (try? world.allreduce(Int64(context.allowedCPUs.count), op: .min)) ?? 0
-        let t = context.threads
-        if t > 1 && fewest < Int64(t) {
-            console.warning("a rank has \(t) threads but may run on only \(fewest) CPU\(fewest == 1 ? "" : "s"), so its "
-                            + "threads share cores (Open MPI binds each rank to one core when np <= 2); give each rank "
-                            + "\(t) cores: `mpirun --map-by slot:PE=\(t)` or `mpirun --bind-to none` "
-                            + "(Slurm: `--cpus-per-task=\(t)`)")
-        }
-    }
-
     private func printSummary(phases: PhaseTimer, simulation: HeatSimulation, comm: Communicator, sidecar: String?) throws {
         let c = configuration
-        var minimum = phases.seconds, maximum = phases.seconds, sum = phases.seconds
-        try comm.allreduce(&minimum, op: .min)
-        try comm.allreduce(&maximum, op: .max)
-        try comm.allreduce(&sum, op: .sum)
+        let loop = try comm.allreduce(phases["total"], op: .max)
         let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        guard console.isRoot else { return }
-        let loop = maximum[phases.index(of: "total")]
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
         let mlups = loop > 0 ? updates / loop / 1e6 : 0
         let cores = Double(comm.size * context.threads)
@@ -195,12 +137,7 @@ struct HeatRun {
                      + "\(Format.fixed(mlups, 1)) MLUP/s (\(Format.fixed(mlups / cores, 1)) per thread)")
         console.info("  stepping alone (halo, interior, boundary): \(Format.duration(stepping)), "
                      + "\(Format.fixed(stepping > 0 ? updates / stepping / 1e6 : 0, 1)) MLUP/s")
-        console.info("  " + Format.padRight("phase", 11) + ["min", "avg", "max"].map { Format.padLeft($0, 11) }.joined()
-                     + "   seconds over \(comm.size) rank\(comm.size == 1 ? "" : "s")")
-        for (k, name) in phases.names.enumerated() {
-            let row = [minimum[k], sum[k] / Double(comm.size), maximum[k]].map { Format.padLeft(Format.fixed($0, 4), 11) }
-            console.info("  " + Format.padRight(name, 11) + row.joined())
-        }
+        try RunReport.printPhases(phases, comm: comm, console: console)
         if let last = simulation.diagnostics.total.last {
             console.info("  final total heat \(Format.sci(last, 12))"
                          + (simulation.model.reference != nil ? ", L2 error \(Format.sci(simulation.diagnostics.l2Error.last!, 3))" : ""))

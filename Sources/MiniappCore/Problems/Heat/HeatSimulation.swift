@@ -25,7 +25,6 @@ final class HeatSimulation {
     private var u: Field
     private var v: Field
     private let halo: HaloExchange
-    private let threadRows: BlockPartition
     private let output: ResultFile?
     private(set) var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
     /// Seconds each thread spent computing (kernels and reductions).
@@ -33,9 +32,9 @@ final class HeatSimulation {
     private let partials: PerThread<FieldStatistics>
     private(set) var diagnostics = HeatDiagnostics()
 
-    /// Rows and columns that need no halo data from this step's messages.
-    private let innerRows: Range<Int>
-    private let innerColumns: Range<Int>
+    /// The interior/boundary split of a step, and the threads' row blocks.
+    private let sweep: OverlappedSweep
+    private var threadRows: BlockPartition { sweep.threadRows }
 
     // Reference profiles, kept at fixed addresses for the kernels.
     private let referenceX: UnsafeMutableBufferPointer<Double>
@@ -49,16 +48,9 @@ final class HeatSimulation {
         u = Field(nx: nx, ny: ny, halo: 1)
         v = Field(nx: nx, ny: ny, halo: 1)
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: 1, corners: false)
-        threadRows = BlockPartition(count: ny, parts: context.threads)
+        sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
         threadSeconds = PerThread(count: context.threads, initial: 0)
         partials = PerThread(count: context.threads, initial: FieldStatistics())
-
-        let sides = halo.receivingSides
-        let south = sides.contains(.south) ? 1 : 0, north = sides.contains(.north) ? 1 : 0
-        let west = sides.contains(.west) ? 1 : 0, east = sides.contains(.east) ? 1 : 0
-        let y0 = min(south, ny), x0 = min(west, nx)
-        innerRows = y0 ..< max(y0, ny - north)
-        innerColumns = x0 ..< max(x0, nx - east)
 
         referenceX = .allocate(capacity: max(1, nx))
         referenceY = .allocate(capacity: max(1, ny))
@@ -110,55 +102,15 @@ final class HeatSimulation {
 
     // MARK: Time stepping
 
-    /// One FTCS step, u -> v, then swap.
+    /// One FTCS step, u -> v, with the halo exchange of u overlapped; then swap.
     func step() throws {
-        timer.start(Phase.haloPost.rawValue)
-        try halo.start(u.origin)
-
-        timer.start(Phase.interior.rawValue)
         let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
         let (rx, ry) = (model.rx, model.ry)
-        let rows = innerRows, columns = innerColumns
-        let drivesProgress = halo.messageCount > 0
-        var progressError: Error? = nil
-        context.pool.run { t in
-            let began = wallSeconds()
-            let mine = threadRows.range(of: t).clamped(to: rows)
-            if t == 0 && drivesProgress {
-                // Call into MPI between chunks so that messages move meanwhile.
-                let chunk = max(1, mine.count / 8)
-                var j = mine.lowerBound
-                while j < mine.upperBound {
-                    let end = min(j + chunk, mine.upperBound)
-                    heatStencilSweep(from: source, to: target, stride: stride, rows: j..<end, columns: columns, rx: rx, ry: ry)
-                    if progressError == nil { do { try halo.progress() } catch { progressError = error } }
-                    j = end
-                }
-            } else {
-                heatStencilSweep(from: source, to: target, stride: stride, rows: mine, columns: columns, rx: rx, ry: ry)
-            }
-            threadSeconds[t] += wallSeconds() - began
-        }
-        if let progressError { throw progressError }
-
-        timer.start(Phase.haloWait.rawValue)
-        try halo.finish()
-
-        if rows.count != model.block.ny || columns.count != model.block.nx {
-            timer.start(Phase.boundary.rawValue)
-            let (nx, ny) = (model.block.nx, model.block.ny)
-            context.pool.run { t in
-                let began = wallSeconds()
-                let mine = threadRows.range(of: t)
-                let sweep = { (r: Range<Int>, c: Range<Int>) in
-                    heatStencilSweep(from: source, to: target, stride: stride, rows: r.clamped(to: mine), columns: c, rx: rx, ry: ry)
-                }
-                sweep(0 ..< rows.lowerBound, 0 ..< nx)
-                sweep(rows.upperBound ..< ny, 0 ..< nx)
-                sweep(rows, 0 ..< columns.lowerBound)
-                sweep(rows, columns.upperBound ..< nx)
-                threadSeconds[t] += wallSeconds() - began
-            }
+        let phases = OverlappedSweep.Phases(post: Phase.haloPost.rawValue, interior: Phase.interior.rawValue,
+                                            wait: Phase.haloWait.rawValue, boundary: Phase.boundary.rawValue)
+        try sweep.run(pool: context.pool, exchange: halo, fields: [u.origin], timer: &timer, phases: phases,
+                      threadSeconds: threadSeconds) { _, rows, columns in
+            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: rx, ry: ry)
         }
         swap(&u, &v)
     }

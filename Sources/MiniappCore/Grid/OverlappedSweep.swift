@@ -1,0 +1,94 @@
+import ThreadPool
+
+/// A sweep over a rank's block that overlaps a halo exchange: the points
+/// whose stencil reads no halo data are computed while the messages travel,
+/// the strips along the sides that receive halo data after MPI_Waitall.
+///
+/// Threads own static row blocks of the block (the same for every sweep);
+/// thread 0, the main thread, calls into MPI between chunks of its rows so
+/// that messages move while it computes (Open MPI has no progress thread).
+struct OverlappedSweep {
+    let nx: Int, ny: Int
+    /// Rows and columns whose stencil needs no halo data from the exchange.
+    let innerRows: Range<Int>
+    let innerColumns: Range<Int>
+    let threadRows: BlockPartition
+
+    /// Phases to charge: posting, the interior, waiting, the strips.
+    struct Phases {
+        let post: Int, interior: Int, wait: Int, boundary: Int
+    }
+
+    /// `reach`: how far the stencil reads (1 for 5 points).
+    init(nx: Int, ny: Int, receivingSides: Set<HaloExchange.Direction>, threads: Int, reach: Int = 1) {
+        self.nx = nx
+        self.ny = ny
+        let south = receivingSides.contains(.south) ? reach : 0, north = receivingSides.contains(.north) ? reach : 0
+        let west = receivingSides.contains(.west) ? reach : 0, east = receivingSides.contains(.east) ? reach : 0
+        let y0 = min(south, ny), x0 = min(west, nx)
+        innerRows = y0 ..< max(y0, ny - north)
+        innerColumns = x0 ..< max(x0, nx - east)
+        threadRows = BlockPartition(count: ny, parts: threads)
+    }
+
+    /// True when every point is inner (no side receives halo data).
+    var coversEverything: Bool { innerRows.count == ny && innerColumns.count == nx }
+
+    /// Exchanges the halos of `fields` while `kernel(thread, rows, columns)`
+    /// computes the block. `kernel` may be called several times per thread,
+    /// on disjoint rectangles of the thread's rows, and must not call MPI.
+    func run(pool: ForkJoinPool, exchange: HaloExchange, fields: [UnsafeMutablePointer<Double>],
+             timer: inout PhaseTimer, phases: Phases, threadSeconds: PerThread<Double>,
+             kernel: (Int, Range<Int>, Range<Int>) -> Void) throws {
+        timer.start(phases.post)
+        try exchange.start(fields)
+
+        timer.start(phases.interior)
+        let rows = innerRows, columns = innerColumns
+        let drivesProgress = exchange.messageCount > 0
+        var progressError: Error? = nil
+        pool.run { t in
+            let began = wallSeconds()
+            let mine = threadRows.range(of: t).clamped(to: rows)
+            if t == 0 && drivesProgress {
+                let chunk = max(1, mine.count / 8)
+                var j = mine.lowerBound
+                while j < mine.upperBound {
+                    let end = min(j + chunk, mine.upperBound)
+                    kernel(t, j..<end, columns)
+                    if progressError == nil { do { try exchange.progress() } catch { progressError = error } }
+                    j = end
+                }
+            } else if !mine.isEmpty && !columns.isEmpty {
+                kernel(t, mine, columns)
+            }
+            threadSeconds[t] += wallSeconds() - began
+        }
+        if let progressError { throw progressError }
+
+        timer.start(phases.wait)
+        try exchange.finish()
+
+        guard !coversEverything else { return }
+        timer.start(phases.boundary)
+        pool.run { t in
+            let began = wallSeconds()
+            for (r, c) in strips(of: threadRows.range(of: t)) { kernel(t, r, c) }
+            threadSeconds[t] += wallSeconds() - began
+        }
+    }
+
+    /// The parts of `rows` (all columns) outside the inner rectangle.
+    func strips(of rows: Range<Int>) -> [(Range<Int>, Range<Int>)] {
+        var pieces: [(Range<Int>, Range<Int>)] = []
+        func add(_ r: Range<Int>, _ c: Range<Int>) {
+            let clamped = r.clamped(to: rows)
+            if !clamped.isEmpty && !c.isEmpty { pieces.append((clamped, c)) }
+        }
+        add(0 ..< innerRows.lowerBound, 0 ..< nx)
+        add(innerRows.upperBound ..< ny, 0 ..< nx)
+        add(innerRows, 0 ..< innerColumns.lowerBound)
+        add(innerRows, innerColumns.upperBound ..< nx)
+        return pieces
+    }
+}

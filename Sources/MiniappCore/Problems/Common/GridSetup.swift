@@ -1,0 +1,45 @@
+import MPI
+
+/// The process grid of a problem and this rank's block, chosen and checked
+/// by every rank together, with the output path checked by rank 0; any
+/// failure is agreed on first, so every rank stops the same way.
+struct GridSetup {
+    let topology: CartesianTopology
+    let decomposition: Decomposition
+    let block: Decomposition.Block
+
+    var communicator: Communicator { topology.communicator }
+
+    init(context: RunContext, nx: Int, ny: Int, requestedDims: [Int], periods: [Bool], outputPath: String?) throws {
+        let world = context.world
+        let dims = try world.collectively { () throws -> [Int] in
+            do {
+                return try Decomposition.chooseDims(ranks: world.size, requested: requestedDims, nx: nx, ny: ny) {
+                    try CartesianTopology.balancedDims(nodes: world.size, fixed: $0)
+                }
+            } catch let error as DecompositionError {
+                throw MiniappFailure(.dataError, "\(context.options.inputPath): \(error)")
+            }
+        }
+        if let outputPath {
+            try world.collectively { if world.isRoot { try checkOutputPath(outputPath, force: context.options.force) } }
+        }
+        topology = try CartesianTopology(parent: world, dims: dims, periods: periods, reorder: true)
+        decomposition = Decomposition(nx: nx, ny: ny, px: dims[0], py: dims[1])
+        block = decomposition.block(coords: topology.coords)
+    }
+
+    /// "3 ranks on a 3 x 1 grid x 2 threads (--threads) = 6 in all"
+    func processesLine(context: RunContext, threadSource: String) -> String {
+        let ranks = communicator.size, threads = context.threads
+        return "\(ranks) rank\(ranks == 1 ? "" : "s") on a \(decomposition.px) x \(decomposition.py) grid x \(threads) "
+            + "thread\(threads == 1 ? "" : "s") (\(threadSource)) = \(ranks * threads) in all"
+    }
+
+    /// "84-85 x 125 points per rank"
+    var blocksLine: String {
+        let sizes = decomposition.blockSizeRange
+        let range = { (r: ClosedRange<Int>) in r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
+        return "\(range(sizes.x)) x \(range(sizes.y))"
+    }
+}

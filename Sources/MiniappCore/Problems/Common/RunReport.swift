@@ -1,0 +1,74 @@
+import Foundation
+import HDF5
+import MPI
+import ThreadPool
+
+/// What every problem records and prints the same way: the per-rank timing
+/// and decomposition tables, the common root attributes, the binding
+/// warning, and the closing table of phases.
+enum RunReport {
+    /// Writes /timings and /decomposition (each rank its own row) and the
+    /// root attributes shared by all problems, plus `extra` (collective).
+    static func writeCommon(_ output: ResultFile, context: RunContext, setup: GridSetup, phases: PhaseTimer,
+                            threadSeconds: [Double], problem: String, effectiveInput: JSONNode,
+                            extra: [String: AttributeValue]) throws {
+        let comm = setup.communicator
+        try output.writeStrings("timings/phase_names", values: phases.names)
+        try output.writeRankRows("timings/phases", row: phases.seconds, attributes: ["units": "seconds"])
+        try output.writeRankRows("timings/threads", row: threadSeconds, attributes: ["units": "seconds"])
+
+        try output.writeRankRows("decomposition/coords", row: setup.topology.coords.map(Int64.init))
+        try output.writeRankRows("decomposition/offsets", row: setup.block.offset.map(Int64.init))
+        try output.writeRankRows("decomposition/sizes", row: setup.block.size.map(Int64.init))
+        try output.writeRankStrings("decomposition/hostnames", value: context.hostname)
+        try output.writeRankStrings("decomposition/affinity", value: Affinity.describe(context.allowedCPUs))
+        try output.writeRankRows("decomposition/thread_cpus", row: context.threadCPUs.map(Int64.init))
+
+        let created = try comm.broadcast(string: ISO8601DateFormatter().string(from: Date()))
+        let library = try comm.broadcast(string: context.mpiLibrary)
+        let collective = try comm.allreduce(Int64(output.fieldWritesCollective ? 1 : 0), op: .min)
+        var attributes: [String: AttributeValue] = [
+            "input_json": .string(effectiveInput.serialized()),
+            "problem": .string(problem),
+            "version": .string(miniappVersion),
+            "mpi_library": .string(library),
+            "mpi_thread_level": .string(context.threadLevel.description),
+            "hdf5_version": .string(HDF5Library.version),
+            "ranks": .int(comm.size),
+            "threads": .int(context.threads),
+            "dims": .ints(setup.topology.dims),
+            "periods": .ints(setup.topology.periods.map { $0 ? 1 : 0 }),
+            "created": .string(created),
+            "nx": .int(setup.decomposition.nx), "ny": .int(setup.decomposition.ny),
+            "collective_field_writes": .int(Int(collective)),
+        ]
+        attributes.merge(extra) { _, new in new }
+        try output.setAttributes(attributes)
+    }
+
+    /// One warning, from rank 0, if any rank's threads must share cores.
+    static func warnAboutAffinity(_ context: RunContext) {
+        let fewest = (try? context.world.allreduce(Int64(context.allowedCPUs.count), op: .min)) ?? 0
+        let t = context.threads
+        if t > 1 && fewest < Int64(t) {
+            context.console.warning(
+                "a rank has \(t) threads but may run on only \(fewest) CPU\(fewest == 1 ? "" : "s"), so its "
+                + "threads share cores (Open MPI binds each rank to one core when np <= 2); give each rank "
+                + "\(t) cores: `mpirun --map-by slot:PE=\(t)` or `mpirun --bind-to none` (Slurm: `--cpus-per-task=\(t)`)")
+        }
+    }
+
+    /// The table of phases, min/avg/max over ranks (collective; rank 0 prints).
+    static func printPhases(_ phases: PhaseTimer, comm: Communicator, console: Console) throws {
+        var minimum = phases.seconds, maximum = phases.seconds, sum = phases.seconds
+        try comm.allreduce(&minimum, op: .min)
+        try comm.allreduce(&maximum, op: .max)
+        try comm.allreduce(&sum, op: .sum)
+        console.info("  " + Format.padRight("phase", 15) + ["min", "avg", "max"].map { Format.padLeft($0, 11) }.joined()
+                     + "   seconds over \(comm.size) rank\(comm.size == 1 ? "" : "s")")
+        for (k, name) in phases.names.enumerated() {
+            let row = [minimum[k], sum[k] / Double(comm.size), maximum[k]].map { Format.padLeft(Format.fixed($0, 4), 11) }
+            console.info("  " + Format.padRight(name, 15) + row.joined())
+        }
+    }
+}
