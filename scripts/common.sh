@@ -18,4 +18,7 @@ mpi_environment() {
         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     fi
     export OMPI_MCA_rmaps_base_oversubscribe=1
+    # Waiting ranks yield their core instead of polling it: on a machine
+    # with fewer cores than ranks x threads, polling starves the threads.
+    export OMPI_MCA_mpi_yield_when_idle=1
 }

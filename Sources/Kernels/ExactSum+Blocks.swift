@@ -35,6 +35,7 @@ extension ExactSum {
                                    remainders: UnsafeMutablePointer<Double>) {
         var source = block
         var largest = maxMagnitudeBits(source, n)
+        var left = n
         while largest != 0 {
             let biased = Int(largest >> 52)
             // |x| < 2^(biased - 1022). The first level leaves |r| <= 2^(p-53),
@@ -46,16 +47,32 @@ extension ExactSum {
                 // NaN or infinity; a sigma that would overflow; or magnitudes
                 // below 2^-987, where the second sigma would not be a normal
                 // double (subnormals included). Rare: add one by one.
-                for k in 0..<n { add(source[k]) }
+                addNonZero(source, count: n)
                 return
             }
             let sigmas = (Double(sign: .plus, exponent: p, significand: 1), Double(sign: .plus, exponent: p2, significand: 1))
-            let (levelSums, anyRemainder) = splitTwoLevels(source, count: n, sigmas: sigmas, remainders: remainders)
+            let (levelSums, stillLeft) = splitTwoLevels(source, count: n, sigmas: sigmas, remainders: remainders)
             add(levelSums.0)
             add(levelSums.1)
             source = UnsafePointer(remainders)
-            largest = anyRemainder ? maxMagnitudeBits(source, n) : 0
+            if stillLeft == 0 { return }
+            // A pass costs about as much as adding n/8 values one by one.
+            // Values spread over a wide range (a field decaying over many
+            // orders of magnitude) leave many behind per pass: once a pass
+            // captures fewer than n/8, or fewer than n/8 are left, add the
+            // rest one by one.
+            if stillLeft * 8 <= n || (left - stillLeft) * 8 < n {
+                addNonZero(source, count: n)
+                return
+            }
+            left = stillLeft
+            largest = maxMagnitudeBits(source, n)
         }
+    }
+
+    /// Adds the non-zero values one by one (exact, ~2 ns each).
+    private mutating func addNonZero(_ values: UnsafePointer<Double>, count n: Int) {
+        for k in 0..<n where values[k] != 0 { add(values[k]) }
     }
 }
 
@@ -78,16 +95,18 @@ func maxMagnitudeBits(_ x: UnsafePointer<Double>, _ n: Int) -> UInt64 {
 }
 
 /// Two splitting levels in one pass (`sigmas.1` is the second level's):
-/// returns the exact sum of each level's q's and whether any remainder is
+/// returns the exact sum of each level's q's and how many remainders are
 /// non-zero. `source` may be `remainders` (same index in and out).
 /// Explicit SIMD lanes: LLVM does not vectorise a floating-point sum by
 /// itself (it may not reorder additions; here every order gives the same,
 /// exact, result).
 @inline(__always)
 func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Double, Double),
-                    remainders r: UnsafeMutablePointer<Double>) -> ((Double, Double), Bool) {
+                    remainders r: UnsafeMutablePointer<Double>) -> ((Double, Double), Int) {
     let s1 = SIMD4<Double>(repeating: sigmas.0), s2 = SIMD4<Double>(repeating: sigmas.1)
-    var sum1 = SIMD4<Double>(), sum2 = SIMD4<Double>(), any = SIMD4<UInt64>()
+    var sum1 = SIMD4<Double>(), sum2 = SIMD4<Double>()
+    var nonZero = SIMD4<Int64>()
+    let zero = SIMD4<Double>(), one = SIMD4<Int64>(repeating: 1), none = SIMD4<Int64>()
     var k = 0
     while k + 4 <= n {
         let x = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD4<Double>.self)
@@ -98,10 +117,10 @@ func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Doub
         sum2 += w
         let rem = y - w
         UnsafeMutableRawPointer(r + k).storeBytes(of: rem, as: SIMD4<Double>.self)
-        any |= unsafeBitCast(rem, to: SIMD4<UInt64>.self) &<< 1
+        nonZero &+= none.replacing(with: one, where: rem .!= zero)
         k += 4
     }
-    var tail1 = 0.0, tail2 = 0.0, anyTail: UInt64 = 0
+    var tail1 = 0.0, tail2 = 0.0, nonZeroTail = 0
     while k < n {
         let x = source[k]
         let q = (sigmas.0 + x) - sigmas.0
@@ -110,8 +129,26 @@ func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Doub
         let w = (sigmas.1 + y) - sigmas.1
         tail2 += w
         r[k] = y - w
-        anyTail |= r[k].bitPattern << 1
+        if r[k] != 0 { nonZeroTail += 1 }
         k += 1
     }
-    return ((sum1.sum() + tail1, sum2.sum() + tail2), (any[0] | any[1] | any[2] | any[3] | anyTail) != 0)
+    return ((sum1.sum() + tail1, sum2.sum() + tail2), Int(nonZero.wrappedSum()) + nonZeroTail)
+}
+
+extension ExactSum {
+    /// Adds the products a[k] * b[k] (each rounded once, as a plain loop
+    /// would) exactly: an order-independent dot product.
+    public mutating func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
+            let products = scratch.baseAddress!
+            var start = 0
+            while start < count {
+                let n = min(Self.blockSize, count - start)
+                let x = a + start, y = b + start
+                for k in 0..<n { products[k] = x[k] * y[k] }
+                add(UnsafePointer(products), count: n)
+                start += n
+            }
+        }
+    }
 }

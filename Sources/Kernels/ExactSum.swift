@@ -36,15 +36,16 @@ public struct ExactSum: BitwiseCopyable, Sendable {
         let mantissa = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
         let position = biased == 0 ? 0 : biased - 1
         let digit = position >> 5
-        let shifted = UInt128(mantissa) << UInt128(position & 31)
+        let shifted = UInt128(mantissa) &<< UInt128(position & 31)
         let d0 = Int64(truncatingIfNeeded: UInt64(truncatingIfNeeded: shifted) & 0xFFFF_FFFF)
-        let d1 = Int64(truncatingIfNeeded: UInt64(truncatingIfNeeded: shifted >> 32) & 0xFFFF_FFFF)
-        let d2 = Int64(truncatingIfNeeded: UInt64(truncatingIfNeeded: shifted >> 64))
-        if bits >> 63 == 0 {
-            words[digit] &+= d0; words[digit + 1] &+= d1; words[digit + 2] &+= d2
-        } else {
-            words[digit] &-= d0; words[digit + 1] &-= d1; words[digit + 2] &-= d2
-        }
+        let d1 = Int64(truncatingIfNeeded: UInt64(truncatingIfNeeded: shifted &>> 32) & 0xFFFF_FFFF)
+        let d2 = Int64(truncatingIfNeeded: UInt64(truncatingIfNeeded: shifted &>> 64))
+        // Negate without a branch (signs of real data are unpredictable):
+        // (d ^ s) - s is d for s = 0 and -d for s = -1.
+        let s = Int64(bitPattern: bits) >> 63
+        words[digit] &+= (d0 ^ s) &- s
+        words[digit + 1] &+= (d1 ^ s) &- s
+        words[digit + 2] &+= (d2 ^ s) &- s
         pendingAdds &+= 1
         if pendingAdds >= 1 << 30 { normalize() }
     }

@@ -60,8 +60,19 @@ public enum Miniapp {
             if let steps = options.steps { configuration.steps = steps }
             if let path = options.outputPath { configuration.output.path = path }
             if let dims = options.dims { configuration.decomposition.dims = dims }
-            let context = RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
+            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
             try HeatRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+        case .tealeaf(var configuration):
+            if let steps = options.steps { configuration.endStep = steps; configuration.endTime = .greatestFiniteMagnitude }
+            if let path = options.outputPath { configuration.output.path = path }
+            if let dims = options.dims { configuration.decomposition.dims = dims }
+            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
+            try TealeafRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+        case .integrate(var configuration):
+            if let path = options.outputPath { configuration.path = path }
+            if let dims = options.dims { configuration.decomposition.dims = dims }
+            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
+            try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
         }
     }
 

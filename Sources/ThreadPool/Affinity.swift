@@ -24,6 +24,16 @@ public enum Affinity {
         return parts.joined(separator: ",")
     }
 
+    /// The CPUs of a list like "0-2,5" (the inverse of `describe`).
+    public static func parse(_ text: String) -> [Int] {
+        var cpus: [Int] = []
+        for part in text.split(separator: ",") {
+            let ends = part.split(separator: "-").compactMap { Int($0) }
+            if ends.count == 2, ends[0] <= ends[1] { cpus += Array(ends[0]...ends[1]) } else if ends.count == 1 { cpus.append(ends[0]) }
+        }
+        return cpus
+    }
+
     /// Binds the calling thread to `cpu`; false when the system refuses.
     @discardableResult
     public static func pinCurrentThread(to cpu: Int) -> Bool {

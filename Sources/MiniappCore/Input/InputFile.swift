@@ -4,11 +4,27 @@ import MPI
 /// A validated input of any problem.
 public enum ProblemInput: Sendable {
     case heat(HeatConfiguration)
+    case tealeaf(TealeafConfiguration)
+    case integrate(IntegrateConfiguration)
 
-    public static let problems = ["heat"]
+    public static let problems = ["heat", "tealeaf", "integrate"]
 
-    /// Parses and validates an input document. `fileName` prefixes messages.
+    /// Whether `text` is a TeaLeaf deck rather than JSON.
+    static func isTealeafDeck(_ text: String) -> Bool {
+        guard let first = text.first(where: { !$0.isWhitespace }) else { return false }
+        return first != "{" && first != "[" && text.lowercased().contains("*tea")
+    }
+
+    /// Parses and validates an input document: JSON, or a TeaLeaf deck.
+    /// `fileName` prefixes messages.
     public static func parse(_ text: String, fileName: String) throws(InputError) -> ProblemInput {
+        if isTealeafDeck(text) {
+            var c = try TealeafDeck.parse(text, fileName: fileName)
+            // A deck has no output path: name the results after it.
+            let base = ((fileName as NSString).lastPathComponent as NSString).deletingPathExtension
+            c.output.path = (base.isEmpty ? "tea" : base) + ".h5"
+            return .tealeaf(c)
+        }
         do throws(InputError) {
             let root: JSONNode
             do {
@@ -19,6 +35,8 @@ public enum ProblemInput: Sendable {
             let reader = try ObjectReader(root, path: "")
             let problem = try reader.choice("problem", among: problems)
             switch problem {
+            case "tealeaf": return .tealeaf(try TealeafConfiguration.read(reader))
+            case "integrate": return .integrate(try IntegrateConfiguration.read(reader))
             default: return .heat(try HeatConfiguration.read(reader))
             }
         } catch {

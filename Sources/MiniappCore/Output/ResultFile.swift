@@ -25,19 +25,25 @@ public final class ResultFile {
 
     public static func temporaryPath(for path: String) -> String { path + ".incomplete" }
 
-    /// Creates the file (collective). Any file at the temporary path is replaced.
-    public init(path: String, communicator: Communicator, nx: Int, ny: Int) throws {
+    /// Creates the file (collective), with extendible `/fields/<name>`
+    /// `[snapshots, ny, nx]` for each of `snapshotFields`. Any file at the
+    /// temporary path is replaced.
+    public init(path: String, communicator: Communicator, nx: Int, ny: Int, snapshotFields: [String],
+                groups: [String] = []) throws {
         self.path = path
         temporaryPath = Self.temporaryPath(for: path)
         self.communicator = communicator
         grid = (nx, ny)
         file = try File.create(temporaryPath, communicator: communicator)
         transfer = try PropertyList.collectiveTransfer()
-        for name in ["fields", "diagnostics", "timings", "decomposition"] { _ = try file!.createGroup(name) }
-        // /fields/u [snapshots, ny, nx], extendible along snapshots. Chunks of
-        // about 1 MiB that depend only on the grid, not on the ranks.
-        _ = try Dataset.create(in: try open(), name: "fields/u", of: Double.self, dims: [0, ny, nx],
-                               maxDims: [nil, ny, nx], chunk: [1, min(ny, 128), min(nx, 1024)])
+        for name in ["fields", "diagnostics", "timings", "decomposition", "results"] + groups where !file!.contains(name) {
+            _ = try file!.createGroup(name)
+        }
+        // Chunks of about 1 MiB that depend only on the grid, not on the ranks.
+        for name in snapshotFields {
+            _ = try Dataset.create(in: try open(), name: "fields/\(name)", of: Double.self, dims: [0, ny, nx],
+                                   maxDims: [nil, ny, nx], chunk: [1, min(ny, 128), min(nx, 1024)])
+        }
         _ = try Dataset.create(in: try open(), name: "fields/step", of: Int64.self, dims: [0], maxDims: [nil], chunk: [256])
         _ = try Dataset.create(in: try open(), name: "fields/time", of: Double.self, dims: [0], maxDims: [nil], chunk: [256])
     }
@@ -49,26 +55,43 @@ public final class ResultFile {
 
     // MARK: Fields
 
-    /// Appends a snapshot of a field (collective). `origin` is the rank's point
-    /// (0, 0) inside an array of `stride` x `storedRows` with a halo of `halo`;
-    /// only the owned block is written, without copying.
-    public func writeSnapshot(origin: UnsafePointer<Double>, halo: Int, stride: Int, storedRows: Int,
-                              offset: [Int], size: [Int], step: Int, time: Double) throws {
-        let file = try open()
-        let u = try Dataset.open(in: file, name: "fields/u")
-        try u.extend(to: [snapshotCount + 1, grid.ny, grid.nx])
-        let fileSpace = try u.space()
-        try fileSpace.select(start: [snapshotCount, offset[1], offset[0]], count: [1, size[1], size[0]])
-        let memory = try Dataspace(dims: [storedRows, stride])
-        try memory.select(start: [halo, halo], count: [size[1], size[0]])
-        let base = UnsafeRawPointer(origin - halo * stride - halo)
-        try u.write(base, type: Double.hdf5Type, memory: memory, file: fileSpace, transfer: transfer)
-        fieldWritesCollective = fieldWritesCollective && transfer.wasCollective
+    /// Appends a snapshot (collective): each of `fields` (name and its
+    /// rank-local block) to `/fields/<name>`, and the step and time. A block
+    /// is addressed by its point (0, 0) inside a `stride` x `storedRows` array
+    /// with a halo of `halo`; only the owned block is written, without copying.
+    public func writeSnapshot(fields: [(name: String, origin: UnsafePointer<Double>)], halo: Int, stride: Int,
+                              storedRows: Int, offset: [Int], size: [Int], step: Int, time: Double) throws {
+        for field in fields {
+            let dataset = try Dataset.open(in: try open(), name: "fields/\(field.name)")
+            try dataset.extend(to: [snapshotCount + 1, grid.ny, grid.nx])
+            try writeBlock(dataset, leading: [snapshotCount], origin: field.origin, halo: halo, stride: stride,
+                           storedRows: storedRows, offset: offset, size: size)
+        }
         snapshotSteps.append(step)
         snapshotTimes.append(time)
         snapshotCount += 1
         try appendSeries("fields/step", values: [Int64(step)], at: snapshotCount - 1)
         try appendSeries("fields/time", values: [time], at: snapshotCount - 1)
+    }
+
+    /// Writes a field that does not change, as `/fields/<name>` `[ny, nx]` (collective).
+    public func writeStaticField(_ name: String, origin: UnsafePointer<Double>, halo: Int, stride: Int, storedRows: Int,
+                                 offset: [Int], size: [Int]) throws {
+        let dataset = try Dataset.create(in: try open(), name: "fields/\(name)", of: Double.self, dims: [grid.ny, grid.nx],
+                                         chunk: [min(grid.ny, 128), min(grid.nx, 1024)])
+        try writeBlock(dataset, leading: [], origin: origin, halo: halo, stride: stride, storedRows: storedRows,
+                       offset: offset, size: size)
+    }
+
+    private func writeBlock(_ dataset: Dataset, leading: [Int], origin: UnsafePointer<Double>, halo: Int, stride: Int,
+                            storedRows: Int, offset: [Int], size: [Int]) throws {
+        let fileSpace = try dataset.space()
+        try fileSpace.select(start: leading + [offset[1], offset[0]], count: leading.map { _ in 1 } + [size[1], size[0]])
+        let memory = try Dataspace(dims: [storedRows, stride])
+        try memory.select(start: [halo, halo], count: [size[1], size[0]])
+        let base = UnsafeRawPointer(origin - halo * stride - halo)
+        try dataset.write(base, type: Double.hdf5Type, memory: memory, file: fileSpace, transfer: transfer)
+        fieldWritesCollective = fieldWritesCollective && transfer.wasCollective
     }
 
     /// Steps and times of the snapshots written so far.

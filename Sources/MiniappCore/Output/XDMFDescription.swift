@@ -8,14 +8,18 @@ public struct XDMFDescription: Sendable {
     public let nx: Int, ny: Int
     public let origin: (x: Double, y: Double)
     public let spacing: (x: Double, y: Double)
-    public let fieldName: String
+    /// Fields with one value per snapshot (`/fields/<name>` [snapshots, ny, nx]).
+    public let snapshotFields: [String]
+    /// Fields that do not change (`/fields/<name>` [ny, nx]), shown with every snapshot.
+    public let staticFields: [String]
 
     public init(h5Path: String, nx: Int, ny: Int, origin: (x: Double, y: Double), spacing: (x: Double, y: Double),
-                fieldName: String = "u") {
+                snapshotFields: [String] = ["u"], staticFields: [String] = []) {
         fileName = (h5Path as NSString).lastPathComponent
         self.nx = nx; self.ny = ny
         self.origin = origin; self.spacing = spacing
-        self.fieldName = fieldName
+        self.snapshotFields = snapshotFields
+        self.staticFields = staticFields
     }
 
     public static func sidecarPath(for h5Path: String) -> String {
@@ -29,6 +33,26 @@ public struct XDMFDescription: Sendable {
         let total = snapshots.count
         var grids = ""
         for (k, snapshot) in snapshots.enumerated() {
+            var attributes = ""
+            for name in snapshotFields {
+                attributes += """
+                        <Attribute Name="\(name)" AttributeType="Scalar" Center="Node">
+                          <DataItem ItemType="HyperSlab" Dimensions="\(ny) \(nx)" Type="HyperSlab">
+                            <DataItem Dimensions="3 3" Format="XML">\(k) 0 0  1 1 1  1 \(ny) \(nx)</DataItem>
+                            <DataItem Dimensions="\(total) \(ny) \(nx)" NumberType="Float" Precision="8" Format="HDF">\(fileName):/fields/\(name)</DataItem>
+                          </DataItem>
+                        </Attribute>
+
+                """
+            }
+            for name in staticFields {
+                attributes += """
+                        <Attribute Name="\(name)" AttributeType="Scalar" Center="Node">
+                          <DataItem Dimensions="\(ny) \(nx)" NumberType="Float" Precision="8" Format="HDF">\(fileName):/fields/\(name)</DataItem>
+                        </Attribute>
+
+                """
+            }
             grids += """
                   <Grid Name="step \(snapshot.step)" GridType="Uniform">
                     <Time Value="\(snapshot.time)"/>
@@ -37,13 +61,7 @@ public struct XDMFDescription: Sendable {
                       <DataItem Dimensions="2" NumberType="Float" Precision="8" Format="XML">\(origin.y) \(origin.x)</DataItem>
                       <DataItem Dimensions="2" NumberType="Float" Precision="8" Format="XML">\(spacing.y) \(spacing.x)</DataItem>
                     </Geometry>
-                    <Attribute Name="\(fieldName)" AttributeType="Scalar" Center="Node">
-                      <DataItem ItemType="HyperSlab" Dimensions="\(ny) \(nx)" Type="HyperSlab">
-                        <DataItem Dimensions="3 3" Format="XML">\(k) 0 0  1 1 1  1 \(ny) \(nx)</DataItem>
-                        <DataItem Dimensions="\(total) \(ny) \(nx)" NumberType="Float" Precision="8" Format="HDF">\(fileName):/fields/\(fieldName)</DataItem>
-                      </DataItem>
-                    </Attribute>
-                  </Grid>
+            \(attributes)      </Grid>
 
             """
         }
@@ -52,7 +70,7 @@ public struct XDMFDescription: Sendable {
             <!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>
             <Xdmf Version="2.0">
               <Domain>
-                <Grid Name="\(fieldName)" GridType="Collection" CollectionType="Temporal">
+                <Grid Name="\(snapshotFields.first ?? "fields")" GridType="Collection" CollectionType="Temporal">
             \(grids)    </Grid>
               </Domain>
             </Xdmf>

@@ -18,7 +18,14 @@ public final class RunContext {
     /// The CPU each thread is pinned to, -1 where it is not pinned.
     public let threadCPUs: [Int]
 
-    init(world: Communicator, options: RunOptions, threads: Int, threadLevel: ThreadLevel) {
+    /// Ranks on this rank's host, and the CPUs they may use together.
+    public let ranksOnHost: Int
+    public let cpusOnHost: Int
+    /// True when some host runs more threads than it has CPUs for.
+    public let anyHostOversubscribed: Bool
+
+    /// Collective: every rank of `world` creates its context together.
+    init(world: Communicator, options: RunOptions, threads: Int, threadLevel: ThreadLevel) throws {
         self.world = world
         self.options = options
         self.threads = threads
@@ -27,13 +34,26 @@ public final class RunContext {
         mpiLibrary = MPIRuntime.libraryVersion
         hostname = MPIRuntime.processorName
         allowedCPUs = Affinity.allowedCPUs()
+
+        // Who shares this host, and with how many CPUs between them.
+        let host = hostname
+        let hosts = try world.allgather(string: host)
+        let masks = try world.allgather(string: Affinity.describe(allowedCPUs))
+        var union = Set<Int>()
+        for (other, mask) in zip(hosts, masks) where other == host { union.formUnion(Affinity.parse(mask)) }
+        ranksOnHost = hosts.filter { $0 == host }.count
+        cpusOnHost = max(1, union.count)
+        let oversubscribed = ranksOnHost * threads > cpusOnHost
+        anyHostOversubscribed = try world.allreduce(Int64(oversubscribed ? 1 : 0), op: .max) == 1
+
         // Pin when the launcher gave the rank exactly one CPU per thread
         // (mpirun --map-by slot:PE=T, srun --cpus-per-task=T --cpu-bind=cores).
         // With more CPUs (--bind-to none) every rank would see the same set and
         // pin onto the same cores, so the scheduler places threads instead.
         let pin = allowedCPUs.count == threads && threads > 1 ? allowedCPUs : nil
         if let pin { Affinity.pinCurrentThread(to: pin[0]) }
-        pool = ForkJoinPool(threads: threads, pinTo: pin)
+        // Spinning threads would take the cores that working threads wait for.
+        pool = ForkJoinPool(threads: threads, spinMicroseconds: oversubscribed ? 0 : nil, pinTo: pin)
         threadCPUs = (0..<threads).map { t in pin.map { $0[t] } ?? -1 }
     }
 }

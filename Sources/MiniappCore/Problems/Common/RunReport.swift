@@ -50,7 +50,12 @@ enum RunReport {
     static func warnAboutAffinity(_ context: RunContext) {
         let fewest = (try? context.world.allreduce(Int64(context.allowedCPUs.count), op: .min)) ?? 0
         let t = context.threads
-        if t > 1 && fewest < Int64(t) {
+        if context.anyHostOversubscribed && fewest >= Int64(t) {
+            context.console.warning(
+                "\(context.ranksOnHost) ranks x \(t) thread\(t == 1 ? "" : "s") on \(context.hostname) share "
+                + "\(context.cpusOnHost) CPU\(context.cpusOnHost == 1 ? "" : "s"): threads will wait for cores, so "
+                + "timings will not reflect the machine (fine for testing; use fewer ranks or threads to measure)")
+        } else if t > 1 && fewest < Int64(t) {
             context.console.warning(
                 "a rank has \(t) threads but may run on only \(fewest) CPU\(fewest == 1 ? "" : "s"), so its "
                 + "threads share cores (Open MPI binds each rank to one core when np <= 2); give each rank "

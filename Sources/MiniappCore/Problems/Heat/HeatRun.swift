@@ -26,7 +26,7 @@ struct HeatRun {
         RunReport.warnAboutAffinity(context)
 
         let output = try comm.collectively {
-            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny)
+            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny, snapshotFields: ["u"])
         }
         let simulation: HeatSimulation
         do {

@@ -169,7 +169,7 @@ final class HeatSimulation {
     func writeSnapshot(step: Int, time: Double) throws {
         guard let output else { return }
         timer.start(Phase.io.rawValue)
-        try output.writeSnapshot(origin: u.origin, halo: u.halo, stride: u.stride, storedRows: u.rows,
+        try output.writeSnapshot(fields: [("u", UnsafePointer(u.origin))], halo: u.halo, stride: u.stride, storedRows: u.rows,
                                  offset: model.block.offset, size: model.block.size, step: step, time: time)
     }
 

@@ -1,0 +1,239 @@
+/// Kernels of the implicit (TeaLeaf) heat-conduction problem.
+///
+/// The matrix is the backward-Euler operator with face coefficients:
+///
+///     (A u)_jk = Di_jk u_jk - ry (Ky_j,k+1 u_j,k+1 + Ky_jk u_j,k-1)
+///                           - rx (Kx_j+1,k u_j+1,k + Kx_jk u_j-1,k)
+///
+/// with Kx_jk on the face between cells j-1 and j. Every field is a block
+/// with a halo, row-major with the same `stride`; pointers address cell
+/// (0, 0). Kernels take a rectangle of rows and columns (possibly reaching
+/// into the halo) so that callers can split work among threads and around
+/// a halo exchange; each point is computed the same way whatever the split.
+/// Dot products go into `ExactSum`s, so they do not depend on it either.
+public struct TeaOperator: @unchecked Sendable {
+    public let kx: UnsafePointer<Double>
+    public let ky: UnsafePointer<Double>
+    public let di: UnsafePointer<Double>
+    public let stride: Int
+    public let rx: Double
+    public let ry: Double
+
+    public init(kx: UnsafePointer<Double>, ky: UnsafePointer<Double>, di: UnsafePointer<Double>,
+                stride: Int, rx: Double, ry: Double) {
+        self.kx = kx; self.ky = ky; self.di = di
+        self.stride = stride; self.rx = rx; self.ry = ry
+    }
+
+    /// (A u) at offset `o` (row-major index of the cell).
+    @inline(__always)
+    func apply(_ u: UnsafePointer<Double>, _ o: Int) -> Double {
+        let s = stride
+        return di[o] * u[o] - ry * (ky[o + s] * u[o + s] + ky[o] * u[o - s])
+            - rx * (kx[o + 1] * u[o + 1] + kx[o] * u[o - 1])
+    }
+}
+
+/// w = A u on a rectangle.
+public func teaApply(_ a: TeaOperator, _ u: UnsafePointer<Double>, into w: UnsafeMutablePointer<Double>,
+                     rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * a.stride
+        for i in columns { w[row + i] = a.apply(u, row + i) }
+    }
+}
+
+/// r = b - A u on a rectangle; adds r . r to `rr`.
+public func teaResidual(_ a: TeaOperator, _ u: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+                        into r: UnsafeMutablePointer<Double>, rows: Range<Int>, columns: Range<Int>,
+                        rr: inout ExactSum) {
+    guard !columns.isEmpty else { return }
+    for j in rows {
+        let row = j * a.stride
+        for i in columns { r[row + i] = b[row + i] - a.apply(u, row + i) }
+        let first = r + row + columns.lowerBound
+        rr.addProducts(first, first, count: columns.count)
+    }
+}
+
+/// Dot products of two fields over a rectangle, added to `sum`.
+public func teaDot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, stride: Int, rows: Range<Int>,
+                   columns: Range<Int>, into sum: inout ExactSum) {
+    guard !columns.isEmpty else { return }
+    for j in rows {
+        let o = j * stride + columns.lowerBound
+        sum.addProducts(x + o, y + o, count: columns.count)
+    }
+}
+
+// MARK: Conjugate gradients (single reduction per iteration)
+
+/// One CG update pass: first the new directions p = z + beta p and
+/// s = w + beta s (skipped when `beta` is nil: the first iteration), then
+/// x += alpha p; r -= alpha s; and z = Mi r when a diagonal preconditioner is
+/// given. All pointwise, so one pass over memory.
+public func teaCGUpdate(x: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>,
+                        r: UnsafeMutablePointer<Double>, s: UnsafeMutablePointer<Double>,
+                        z: UnsafeMutablePointer<Double>, w: UnsafePointer<Double>, mi: UnsafePointer<Double>?,
+                        alpha: Double, beta: Double?, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        if let beta {
+            for i in columns {
+                p[row + i] = z[row + i] + beta * p[row + i]
+                s[row + i] = w[row + i] + beta * s[row + i]
+            }
+        }
+        for i in columns {
+            x[row + i] += alpha * p[row + i]
+            r[row + i] -= alpha * s[row + i]
+        }
+        if let mi { for i in columns { z[row + i] = mi[row + i] * r[row + i] } }
+    }
+}
+
+/// x += alpha p; r -= alpha w (PPCG's update).
+public func teaAxpy2(x: UnsafeMutablePointer<Double>, p: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>,
+                     w: UnsafePointer<Double>, alpha: Double, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        for i in columns {
+            x[row + i] += alpha * p[row + i]
+            r[row + i] -= alpha * w[row + i]
+        }
+    }
+}
+
+/// w = A z on a rectangle, adding r.z, w.z and r.r (one pass, one later reduction).
+/// Without preconditioning z is r, and r.z is r.r.
+public func teaCGApplyDots(_ a: TeaOperator, z: UnsafePointer<Double>, r: UnsafePointer<Double>,
+                           into w: UnsafeMutablePointer<Double>, rows: Range<Int>, columns: Range<Int>,
+                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum) {
+    guard !columns.isEmpty else { return }
+    let preconditioned = z != r
+    for j in rows {
+        let row = j * a.stride
+        for i in columns { w[row + i] = a.apply(z, row + i) }
+        let o = row + columns.lowerBound, n = columns.count
+        wz.addProducts(w + o, z + o, count: n)
+        rz.addProducts(r + o, z + o, count: n)
+        if preconditioned { rr.addProducts(r + o, r + o, count: n) }
+    }
+}
+
+// MARK: Chebyshev and the polynomial preconditioner
+
+/// The update half of a Chebyshev step (after r = b - A u):
+/// z = Mi r (if preconditioned); p = alpha p + beta z; u += p.
+public func teaChebyshevUpdate(u: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>,
+                               r: UnsafePointer<Double>, mi: UnsafePointer<Double>?, alpha: Double, beta: Double,
+                               stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        if let mi {
+            for i in columns {
+                p[row + i] = alpha * p[row + i] + beta * (mi[row + i] * r[row + i])
+                u[row + i] += p[row + i]
+            }
+        } else {
+            for i in columns {
+                p[row + i] = alpha * p[row + i] + beta * r[row + i]
+                u[row + i] += p[row + i]
+            }
+        }
+    }
+}
+
+/// First half of an inner polynomial step: rtemp -= A sd.
+public func teaInnerResidual(_ a: TeaOperator, sd: UnsafePointer<Double>, rtemp: UnsafeMutablePointer<Double>,
+                             rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * a.stride
+        for i in columns { rtemp[row + i] -= a.apply(sd, row + i) }
+    }
+}
+
+/// Second half: sd = alpha sd + beta Mi rtemp; utemp += sd.
+public func teaInnerUpdate(sd: UnsafeMutablePointer<Double>, rtemp: UnsafePointer<Double>,
+                           utemp: UnsafeMutablePointer<Double>, mi: UnsafePointer<Double>?, alpha: Double,
+                           beta: Double, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        if let mi {
+            for i in columns {
+                sd[row + i] = alpha * sd[row + i] + beta * (mi[row + i] * rtemp[row + i])
+                utemp[row + i] += sd[row + i]
+            }
+        } else {
+            for i in columns {
+                sd[row + i] = alpha * sd[row + i] + beta * rtemp[row + i]
+                utemp[row + i] += sd[row + i]
+            }
+        }
+    }
+}
+
+// MARK: Jacobi
+
+/// One Jacobi sweep: u = (b + off-diagonal terms of un) / Di. Adds the
+/// squared residual of the previous iterate, |Di (u - un)|^2 = |b - A un|^2,
+/// which costs nothing extra.
+public func teaJacobi(_ a: TeaOperator, previous un: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>,
+                      b: UnsafePointer<Double>, rows: Range<Int>, columns: Range<Int>, rr: inout ExactSum) {
+    guard !columns.isEmpty else { return }
+    let s = a.stride
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.count) { scratch in
+        let residual = scratch.baseAddress!
+        for j in rows {
+            let row = j * s
+            for i in columns {
+                let o = row + i
+                let off = a.rx * (a.kx[o + 1] * un[o + 1] + a.kx[o] * un[o - 1])
+                    + a.ry * (a.ky[o + s] * un[o + s] + a.ky[o] * un[o - s])
+                u[o] = (b[o] + off) / a.di[o]
+                residual[i - columns.lowerBound] = a.di[o] * (u[o] - un[o])
+            }
+            rr.addProducts(residual, residual, count: columns.count)
+        }
+    }
+}
+
+// MARK: Plain vector operations
+
+/// y = x on a rectangle.
+public func teaCopy(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, stride: Int,
+                    rows: Range<Int>, columns: Range<Int>) {
+    guard !columns.isEmpty else { return }
+    for j in rows { (y + j * stride + columns.lowerBound).update(from: x + j * stride + columns.lowerBound, count: columns.count) }
+}
+
+/// y = a * x (or a * m * x when `m` is given) on a rectangle.
+public func teaScale(_ x: UnsafePointer<Double>, by a: Double, times m: UnsafePointer<Double>? = nil,
+                     into y: UnsafeMutablePointer<Double>, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        if let m { for i in columns { y[row + i] = a * (m[row + i] * x[row + i]) } }
+        else { for i in columns { y[row + i] = a * x[row + i] } }
+    }
+}
+
+// MARK: Field summary
+
+/// TeaLeaf's field summary over a rectangle: cell mass = volume * density,
+/// then sums of mass, mass * energy and mass * u (the temperature sum U).
+public func teaFieldSummary(density: UnsafePointer<Double>, energy: UnsafePointer<Double>, u: UnsafePointer<Double>,
+                            volume: Double, stride: Int, rows: Range<Int>, columns: Range<Int>,
+                            mass: inout ExactSum, internalEnergy: inout ExactSum, temperature: inout ExactSum) {
+    guard !columns.isEmpty else { return }
+    let n = columns.count
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { scratch in
+        let cellMass = scratch.baseAddress!
+        for j in rows {
+            let o = j * stride + columns.lowerBound
+            for i in 0..<n { cellMass[i] = volume * density[o + i] }
+            mass.add(UnsafePointer(cellMass), count: n)
+            internalEnergy.addProducts(cellMass, energy + o, count: n)
+            temperature.addProducts(cellMass, u + o, count: n)
+        }
+    }
+}
