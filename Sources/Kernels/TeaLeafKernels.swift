@@ -123,22 +123,24 @@ public func teaCGApplyDots(_ a: TeaOperator, z: UnsafePointer<Double>, r: Unsafe
 
 // MARK: Chebyshev and the polynomial preconditioner
 
-/// The update half of a Chebyshev step (after r = b - A u):
-/// z = Mi r (if preconditioned); p = alpha p + beta z; u += p.
-public func teaChebyshevUpdate(u: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>,
-                               r: UnsafePointer<Double>, mi: UnsafePointer<Double>?, alpha: Double, beta: Double,
-                               stride: Int, rows: Range<Int>, columns: Range<Int>) {
+/// The update of a Chebyshev step, after the residual r is known:
+/// d = alpha d + beta (Mi r) (Mi when preconditioned); x += d.
+/// Chebyshev iteration uses it with (d, r, x) = (p, r, u); PPCG's inner
+/// steps with (sd, rtemp, utemp).
+public func teaChebyshevUpdate(direction d: UnsafeMutablePointer<Double>, residual r: UnsafePointer<Double>,
+                               accumulating x: UnsafeMutablePointer<Double>, mi: UnsafePointer<Double>?,
+                               alpha: Double, beta: Double, stride: Int, rows: Range<Int>, columns: Range<Int>) {
     for j in rows {
         let row = j * stride
         if let mi {
             for i in columns {
-                p[row + i] = alpha * p[row + i] + beta * (mi[row + i] * r[row + i])
-                u[row + i] += p[row + i]
+                d[row + i] = alpha * d[row + i] + beta * (mi[row + i] * r[row + i])
+                x[row + i] += d[row + i]
             }
         } else {
             for i in columns {
-                p[row + i] = alpha * p[row + i] + beta * r[row + i]
-                u[row + i] += p[row + i]
+                d[row + i] = alpha * d[row + i] + beta * r[row + i]
+                x[row + i] += d[row + i]
             }
         }
     }
@@ -150,26 +152,6 @@ public func teaInnerResidual(_ a: TeaOperator, sd: UnsafePointer<Double>, rtemp:
     for j in rows {
         let row = j * a.stride
         for i in columns { rtemp[row + i] -= a.apply(sd, row + i) }
-    }
-}
-
-/// Second half: sd = alpha sd + beta Mi rtemp; utemp += sd.
-public func teaInnerUpdate(sd: UnsafeMutablePointer<Double>, rtemp: UnsafePointer<Double>,
-                           utemp: UnsafeMutablePointer<Double>, mi: UnsafePointer<Double>?, alpha: Double,
-                           beta: Double, stride: Int, rows: Range<Int>, columns: Range<Int>) {
-    for j in rows {
-        let row = j * stride
-        if let mi {
-            for i in columns {
-                sd[row + i] = alpha * sd[row + i] + beta * (mi[row + i] * rtemp[row + i])
-                utemp[row + i] += sd[row + i]
-            }
-        } else {
-            for i in columns {
-                sd[row + i] = alpha * sd[row + i] + beta * rtemp[row + i]
-                utemp[row + i] += sd[row + i]
-            }
-        }
     }
 }
 

@@ -324,8 +324,8 @@ final class TealeafSolver {
                 teaResidual(a, UnsafePointer(x), b, into: res, rows: rows, columns: columns, rr: &sums.pointer(t).pointee.a)
             }
             parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
-                teaChebyshevUpdate(u: x, p: dir, r: UnsafePointer(res), mi: miPointer, alpha: alpha, beta: beta,
-                                   stride: st, rows: rows, columns: columns)
+                teaChebyshevUpdate(direction: dir, residual: UnsafePointer(res), accumulating: x, mi: miPointer,
+                                   alpha: alpha, beta: beta, stride: st, rows: rows, columns: columns)
             }
         }
         // First step: p = M r / theta; then the first coefficients.
@@ -450,8 +450,8 @@ final class TealeafSolver {
             }
             let (alpha, beta) = (inner.alphas[step], inner.betas[step])
             parallel(rows: region.rows, columns: region.columns, phase: .preconditioner) { t, rows, columns in
-                teaInnerUpdate(sd: sdp, rtemp: UnsafePointer(rt), utemp: ut, mi: miPointer, alpha: alpha, beta: beta,
-                               stride: st, rows: rows, columns: columns)
+                teaChebyshevUpdate(direction: sdp, residual: UnsafePointer(rt), accumulating: ut, mi: miPointer,
+                                   alpha: alpha, beta: beta, stride: st, rows: rows, columns: columns)
             }
         }
         parallel(rows: rows, columns: columns, phase: .preconditioner) { t, rows, columns in
