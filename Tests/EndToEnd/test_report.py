@@ -1,0 +1,112 @@
+"""The post-processing tool (tools/miniapp-report) and the local scaling
+driver (jobs/submit-scaling --local), on files produced by real runs."""
+
+import csv
+import json
+import subprocess
+
+import h5py
+import pytest
+
+from conftest import REPO, heat_input
+
+REPORT = REPO / "tools" / "miniapp-report"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def report(*args, cwd=None):
+    return subprocess.run([str(REPORT), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def assert_png(path, min_bytes=5000):
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > min_bytes, path
+
+
+def study(tmp_path, kind, ranks="1,2", threads="1,2", document=None, steps=40):
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps(document or heat_input(time={"steps": steps}, output={"every": 0, "diagnostics_every": 0})))
+    directory = tmp_path / f"{kind}-study"
+    result = subprocess.run([str(REPO / "jobs/submit-scaling"), kind, "--local", "--ranks", ranks, "--threads", threads,
+                             "--input", str(source), "--study-dir", str(directory)],
+                            capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return directory, result.stdout
+
+
+def test_local_strong_scaling_study(tmp_path):
+    directory, stdout = study(tmp_path, "strong")
+    assert "strong scaling, 4 runs" in stdout
+    rows = list(csv.DictReader((directory / "report/scaling.csv").open()))
+    assert [(r["ranks"], r["threads"]) for r in rows] == [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+    assert {r["cores"] for r in rows} == {"1", "2", "4"}
+    assert float(rows[0]["speedup"]) == 1.0 and float(rows[0]["efficiency"]) == 1.0
+    for r in rows:
+        assert float(r["time_per_step"]) > 0 and float(r["rate"]) > 0
+        assert abs(float(r["efficiency"]) - float(r["speedup"]) / float(r["ideal_speedup"])) < 1e-9
+    markdown = (directory / "report/scaling.md").read_text()
+    assert markdown.count("\n| ") == 5   # header + 4 rows
+    for image in ("speedup.png", "time_per_step.png", "phases.png"):
+        assert_png(directory / "report" / image)
+    assert len(list((directory / "results").glob("*.h5"))) == 4
+
+
+def test_local_weak_scaling_keeps_points_per_core(tmp_path):
+    directory, stdout = study(tmp_path, "weak", ranks="1,2,4", threads="1")
+    assert "weak scaling, 3 runs" in stdout
+    grids = {}
+    for path in (directory / "results").glob("*.h5"):
+        with h5py.File(path) as f:
+            grids[int(f.attrs["ranks"])] = (int(f.attrs["nx"]), int(f.attrs["ny"]))
+    nx, ny = grids[1]
+    for ranks, (gx, gy) in grids.items():
+        assert gx * gy == ranks * nx * ny   # the same points per core
+    assert grids[2] == (2 * nx, ny) and grids[4] == (2 * nx, 2 * ny)
+
+
+def test_show_and_field_images(run_miniapp, tmp_path):
+    run = run_miniapp(heat_input(output={"every": 20, "diagnostics_every": 10}), np=3, threads=1, name="shown")
+    assert run.returncode == 0, run.stderr
+    shown = report("show", run.output, "--plot", tmp_path / "diagnostics.png")
+    assert shown.returncode == 0, shown.stderr
+    for text in ["3 ranks x 1 threads", '"problem": "heat"', "decomposition:", "timings", "halo_wait",
+                 "diagnostics/l2_error", "wrote"]:
+        assert text in shown.stdout, text
+    assert_png(tmp_path / "diagnostics.png")
+    images = report("field", run.output, "--snapshot", "all", "--out", tmp_path / "fields")
+    assert images.returncode == 0, images.stderr
+    written = sorted((tmp_path / "fields").glob("*.png"))
+    assert len(written) == 4
+    for path in written:
+        assert_png(path)
+
+
+def test_report_on_tealeaf_and_integrate_runs(run_miniapp, tmp_path):
+    tea = json.loads((REPO / "inputs/tea_bm_1.json").read_text())
+    run = run_miniapp(tea, np=2, name="tea")
+    assert run.returncode == 0, run.stderr
+    shown = report("show", run.output, "--plot", tmp_path / "tea.png")
+    assert shown.returncode == 0 and "summary/temperature" in shown.stdout, shown.stderr
+    assert_png(tmp_path / "tea.png")
+    assert report("field", run.output, "--field", "density", "--out", tmp_path).returncode != 0  # density is static
+    assert report("field", run.output, "--out", tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("not hdf5"), "not an HDF5 file"),
+    (lambda p: h5py.File(p, "w").close(), "not a complete miniapp result file"),
+])
+def test_clear_errors_for_files_that_are_not_ours(tmp_path, make, message):
+    path = tmp_path / "other.h5"
+    make(path)
+    for command in (["show", path], ["scaling", path], ["field", path]):
+        result = report(*command)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_incomplete_files_are_named_as_such(tmp_path):
+    path = tmp_path / "run.h5.incomplete"
+    path.write_bytes(b"")
+    result = report("show", path)
+    assert result.returncode == 2 and "incomplete" in result.stderr

@@ -1,0 +1,178 @@
+"""Scaling studies: a table (text, CSV, Markdown) and plots from the result
+files of runs of the same problem on different ranks x threads."""
+
+import csv
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .results import ReportError  # noqa: E402
+
+# Phases stacked in the breakdown, in this order; the rest is "other".
+BREAKDOWN = {
+    "heat": ["interior", "boundary", "halo_post", "halo_wait", "reduction", "io"],
+    "tealeaf": ["stencil", "update", "preconditioner", "halo", "reduction", "summary", "io"],
+    "integrate": ["compute", "reduction", "io"],
+}
+COMPUTE = {"heat": ["interior", "boundary"], "tealeaf": ["stencil", "update", "preconditioner"],
+           "integrate": ["compute"]}
+
+
+def study_kind(runs):
+    """'strong' when every run solves the same grid, else 'weak'."""
+    return "strong" if len({(r.nx, r.ny) for r in runs}) == 1 else "weak"
+
+
+def rows(runs, kind=None):
+    """One row per run, sorted by cores, with speedup and efficiency against
+    the run with the fewest cores."""
+    if not runs:
+        raise ReportError("no result files")
+    problems = {r.problem for r in runs}
+    if len(problems) > 1:
+        raise ReportError(f"results of different problems cannot be compared: {', '.join(sorted(problems))}")
+    kind = kind or study_kind(runs)
+    runs = sorted(runs, key=lambda r: (r.cores, r.ranks))
+    base = runs[0]
+    table = []
+    for r in runs:
+        ideal = r.cores / base.cores
+        if kind == "strong":
+            speedup = base.loop_seconds / r.loop_seconds if r.loop_seconds > 0 else float("nan")
+        else:
+            # Scaled speedup: the work grows with the cores; ideal is a constant time per step.
+            speedup = (r.work / base.work) * (base.loop_seconds / r.loop_seconds) if r.loop_seconds > 0 else float("nan")
+        compute = sum(r.phase(name) for name in COMPUTE.get(r.problem, []))
+        imbalance = compute.max() / compute.mean() if np.size(compute) and compute.mean() > 0 else 1.0
+        table.append({
+            "ranks": r.ranks, "threads": r.threads, "cores": r.cores, "grid": f"{r.nx}x{r.ny}",
+            "steps": r.steps, "time_per_step": r.time_per_step, "rate": r.rate, "speedup": speedup,
+            "ideal_speedup": ideal, "efficiency": speedup / ideal, "imbalance": imbalance, "file": str(r.path),
+        })
+    return kind, table
+
+
+COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("cores", "cores", "{}"), ("grid", "grid", "{}"),
+           ("steps", "steps", "{}"), ("time_per_step", "time/step [s]", "{:.4e}"), ("rate", "rate", "{:.1f}"),
+           ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}")]
+
+
+def as_text(kind, table, unit):
+    header = [title if key != "rate" else unit for key, title, _ in COLUMNS]
+    cells = [[fmt.format(row[key]) for key, _, fmt in COLUMNS] for row in table]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    lines = [f"{kind} scaling, {len(table)} runs (speedup and efficiency against {table[0]['cores']} core"
+             f"{'s' if table[0]['cores'] != 1 else ''}; imbalance = max/avg compute time over ranks)"]
+    lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def as_csv(table):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[key for key, _, _ in COLUMNS] + ["ideal_speedup", "file"])
+    writer.writeheader()
+    for row in table:
+        writer.writerow({key: row[key] for key in writer.fieldnames})
+    return out.getvalue()
+
+
+def as_markdown(kind, table, unit):
+    header = [title if key != "rate" else unit for key, title, _ in COLUMNS]
+    lines = [f"**{kind} scaling**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |" for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def plot(kind, table, runs, out_dir):
+    """speedup.png (speedup and efficiency against ideal), time_per_step.png,
+    phases.png (stacked per-phase time per step, with rank imbalance)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = [f"{r['ranks']}x{r['threads']}" for r in table]
+    written = []
+
+    # One series per threads-per-rank: runs with the same core count but a
+    # different split are different points, not a jump in one line.
+    series = {}
+    for row in table:
+        series.setdefault(row["threads"], []).append(row)
+    ideal_cores = sorted({r["cores"] for r in table})
+    base = table[0]
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for threads, rows_ in sorted(series.items()):
+        label = f"{threads} thread{'s' if threads != 1 else ''}/rank"
+        c = [r["cores"] for r in rows_]
+        left.plot(c, [r["speedup"] for r in rows_], "o-", label=label)
+        right.plot(c, [r["efficiency"] for r in rows_], "o-", label=label)
+    left.plot(ideal_cores, [c / base["cores"] for c in ideal_cores], "k--", label="ideal")
+    left.set_xlabel("cores (ranks x threads)")
+    left.set_ylabel("scaled speedup" if kind == "weak" else "speedup")
+    left.set_xscale("log", base=2)
+    left.set_yscale("log", base=2)
+    left.legend(fontsize=8)
+    left.set_title(f"{kind} scaling: speedup")
+    right.axhline(1.0, color="k", linestyle="--", label="ideal")
+    right.set_ylim(0, max(1.1, max(r["efficiency"] for r in table) * 1.1))
+    right.set_xscale("log", base=2)
+    right.set_xlabel("cores (ranks x threads)")
+    right.set_ylabel("parallel efficiency")
+    right.set_title("efficiency")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "speedup.png", dpi=110)
+    plt.close(fig)
+    written.append(out_dir / "speedup.png")
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for threads, rows_ in sorted(series.items()):
+        ax.plot([r["cores"] for r in rows_], [r["time_per_step"] for r in rows_], "o-",
+                label=f"{threads} thread{'s' if threads != 1 else ''}/rank")
+    if kind == "strong":
+        ax.plot(ideal_cores, [base["time_per_step"] * base["cores"] / c for c in ideal_cores], "k--", label="ideal")
+    else:
+        ax.axhline(base["time_per_step"], color="k", linestyle="--", label="ideal")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("cores (ranks x threads)")
+    ax.set_ylabel("time per step [s]")
+    ax.set_title(f"{kind} scaling: time per step")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "time_per_step.png", dpi=110)
+    plt.close(fig)
+    written.append(out_dir / "time_per_step.png")
+
+    problem = runs[0].problem
+    names = BREAKDOWN.get(problem, [])
+    by_file = {str(r.path): r for r in runs}
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.9 * len(table) + 3), 4.5))
+    bottom = np.zeros(len(table))
+    for name in names + ["other"]:
+        values = []
+        for row in table:
+            r = by_file[row["file"]]
+            if name == "other":
+                known = sum(r.phase(n).mean() for n in names)
+                value = max(0.0, r.loop_seconds - known)
+            else:
+                value = r.phase(name).mean()
+            values.append(value / max(1, r.steps))
+        values = np.array(values)
+        ax.bar(labels, values, bottom=bottom, label=name.replace("_", " "))
+        bottom += values
+    for x, (height, row) in enumerate(zip(bottom, table)):
+        ax.text(x, height, f"imb. {row['imbalance']:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel("ranks x threads")
+    ax.set_ylabel("seconds per step (average over ranks)")
+    ax.set_title("time per step by phase (imbalance = max/avg compute)")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out_dir / "phases.png", dpi=110)
+    plt.close(fig)
+    written.append(out_dir / "phases.png")
+    return written
