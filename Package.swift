@@ -41,8 +41,10 @@ let package = Package(
         // Persistent fork-join thread pool with per-thread slots.
         .target(name: "ThreadPool", dependencies: ["CMiniappLinux"]),
 
+        // Streaming (non-temporal) stores for the kernels, which Swift cannot express.
+        .target(name: "CKernelShims"),
         // Hot loops: stencils and the exact (order-independent) accumulator.
-        .target(name: "Kernels", swiftSettings: kernelFlags),
+        .target(name: "Kernels", dependencies: ["CKernelShims"], swiftSettings: kernelFlags),
 
         // Input, decomposition, halo exchange, problems, output, console.
         .target(name: "MiniappCore",

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,4 +51,10 @@ uint64_t miniapp_available_memory(void) {
     }
     fclose(f);
     return (uint64_t)kib * 1024u;
+}
+
+void miniapp_advise_huge_pages(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
 }

@@ -27,6 +27,13 @@ public final class File: Handle, Location, @unchecked Sendable {
         return File(id: id, path: path)
     }
 
+    /// Creates `path` for this process alone (no MPI needed), replacing a file.
+    public static func createSerial(_ path: String) throws -> File {
+        let id = try checkID(H5Fcreate(path, chdf5_acc_trunc(), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT)),
+                             "creating HDF5 file '\(path)'")
+        return File(id: id, path: path)
+    }
+
     /// Opens an existing file collectively.
     public static func open(_ path: String, communicator: Communicator, writable: Bool = false) throws -> File {
         let access = try PropertyList.parallelFileAccess(communicator)

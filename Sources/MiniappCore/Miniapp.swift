@@ -55,24 +55,36 @@ public enum Miniapp {
                 throw MiniappFailure(.dataError, error.description)
             }
         }
-        switch input {
-        case .heat(var configuration):
-            if let steps = options.steps { configuration.steps = steps }
-            if let path = options.outputPath { configuration.output.path = path }
-            if let dims = options.dims { configuration.decomposition.dims = dims }
-            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
-            try HeatRun(configuration: configuration, context: context, threadSource: threadSource).execute()
-        case .tealeaf(var configuration):
-            if let steps = options.steps { configuration.endStep = steps; configuration.endTime = .greatestFiniteMagnitude }
-            if let path = options.outputPath { configuration.output.path = path }
-            if let dims = options.dims { configuration.decomposition.dims = dims }
-            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
-            try TealeafRun(configuration: configuration, context: context, threadSource: threadSource).execute()
-        case .integrate(var configuration):
-            if let path = options.outputPath { configuration.path = path }
-            if let dims = options.dims { configuration.decomposition.dims = dims }
-            let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
-            try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+        var options = options
+        if options.profileRepeats > 0 { options.force = true }   // every repetition rewrites the output
+        let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
+        let execute = { () throws -> RunSummary in
+            switch input {
+            case .heat(var configuration):
+                if let steps = options.steps { configuration.steps = steps }
+                if let path = options.outputPath { configuration.output.path = path }
+                if let dims = options.dims { configuration.decomposition.dims = dims }
+                return try HeatRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+            case .tealeaf(var configuration):
+                if let steps = options.steps { configuration.endStep = steps; configuration.endTime = .greatestFiniteMagnitude }
+                if let path = options.outputPath { configuration.output.path = path }
+                if let dims = options.dims { configuration.decomposition.dims = dims }
+                return try TealeafRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+            case .integrate(var configuration):
+                if let path = options.outputPath { configuration.path = path }
+                if let dims = options.dims { configuration.decomposition.dims = dims }
+                return try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
+            }
+        }
+        let summary = options.profileRepeats > 0
+            ? try Profile.run(repeats: options.profileRepeats, context: context, execute)
+            : try execute()
+        if let path = options.jsonPath, world.isRoot {
+            do {
+                try (summary.json.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw MiniappFailure(.cannotCreate, "cannot write '\(path)': \(error.localizedDescription)")
+            }
         }
     }
 

@@ -2,17 +2,57 @@ import ArgumentParser
 import Foundation
 import MiniappCore
 
-/// `miniapp [options] INPUT.json`: run an input under MPI (mpirun/srun).
+/// `miniapp`: run an input under MPI (the default), or benchmark the machine.
 struct MiniappCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "miniapp",
-        abstract: "Hybrid MPI + threads 2D grid mini-app: heat equation with halo exchange, reductions and HDF5 output.",
+        abstract: "Hybrid MPI + threads 2D grid mini-app: heat equation, TeaLeaf, integration; halo exchange, exact reductions, HDF5 output.",
+        usage: """
+            miniapp [--threads N] [--output PATH] [--steps N] [--dims PXxPY] [--force] [--quiet|--verbose]
+                    [--json PATH] [--profile N] INPUT
+              miniapp bench [--quick] [--json PATH] [--h5 PATH]
+            """,
         discussion: """
             Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
+            The options of a run: miniapp help run.
             Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1.
             Every input key is documented in README.md ("Input").
             """,
-        version: "miniapp \(miniappVersion)")
+        version: "miniapp \(miniappVersion)",
+        subcommands: [RunCommand.self, BenchCommand.self, BenchPartCommand.self],
+        defaultSubcommand: RunCommand.self)
+
+    /// Errors in the command line are found before MPI starts; only the rank
+    /// that the launcher calls 0 prints them, so the message appears once.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || launcherRank == 0 {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { Console.write(message + "\n", to: code == .success ? .output : .error) }
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// This process's rank as set by the launcher, before MPI_Init.
+    static var launcherRank: Int {
+        let environment = ProcessInfo.processInfo.environment
+        for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+            if let value = environment[variable], let rank = Int(value) { return rank }
+        }
+        return 0
+    }
+}
+
+/// `miniapp [run] [options] INPUT`.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run an input (JSON, or a TeaLeaf deck) on every rank: the default command.")
 
     @Option(name: .long, help: ArgumentHelp("Threads per MPI rank.", valueName: "N"))
     var threads: Int?
@@ -20,7 +60,7 @@ struct MiniappCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("HDF5 output file (overrides output.path).", valueName: "PATH"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("Number of time steps (overrides time.steps).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("Number of time steps (overrides time.steps / end_step).", valueName: "N"))
     var steps: Int?
 
     @Option(name: .long, help: ArgumentHelp("Process grid, e.g. 4x2; 0 lets MPI choose an axis (overrides decomposition.dims).",
@@ -36,7 +76,14 @@ struct MiniappCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every diagnostics step and more set-up detail.")
     var verbose = false
 
-    @Argument(help: ArgumentHelp("Input file (JSON).", valueName: "INPUT"))
+    @Option(name: .long, help: ArgumentHelp("Also write the run's summary (phases min/avg/max, MLUP/s) as JSON.", valueName: "PATH"))
+    var json: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run N times after a warm-up run; report the median and spread of each phase (implies --force).",
+                                            valueName: "N"))
+    var profile: Int?
+
+    @Argument(help: ArgumentHelp("Input file (JSON or TeaLeaf deck).", valueName: "INPUT"))
     var input: String
 
     func validate() throws {
@@ -47,6 +94,7 @@ struct MiniappCommand: ParsableCommand {
         }
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be combined") }
         if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
+        if let profile, profile < 1 { throw ValidationError("--profile must be at least 1, got \(profile)") }
     }
 
     func run() throws {
@@ -57,36 +105,9 @@ struct MiniappCommand: ParsableCommand {
         options.dims = dims.flatMap(RunOptions.parseDims)
         options.force = force
         options.verbosity = quiet ? .quiet : verbose ? .verbose : .normal
+        options.jsonPath = json
+        options.profileRepeats = profile ?? 0
         let status = Miniapp.run(options)
         if status != 0 { throw ExitCode(status) }
-    }
-
-    /// Errors in the command line are found before MPI starts; only the rank
-    /// that the launcher calls 0 prints them, so the message appears once.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if launcherRank == 0 || exitCode(for: error) == .success {
-                if exitCode(for: error) == .success || launcherRank == 0 {
-                    let message = fullMessage(for: error)
-                    if !message.isEmpty {
-                        let toStdout = exitCode(for: error) == .success
-                        Console.write(message + "\n", to: toStdout ? .output : .error)
-                    }
-                }
-            }
-            Foundation.exit(exitCode(for: error).rawValue)
-        }
-    }
-
-    /// This process's rank as set by the launcher, before MPI_Init.
-    static var launcherRank: Int {
-        let environment = ProcessInfo.processInfo.environment
-        for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
-            if let value = environment[variable], let rank = Int(value) { return rank }
-        }
-        return 0
     }
 }

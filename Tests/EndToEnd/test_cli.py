@@ -10,8 +10,11 @@ from conftest import MINIAPP, heat_input
 def test_help_and_version():
     help_text = subprocess.run([str(MINIAPP), "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0
-    for option in ["--threads", "--output", "--steps", "--dims", "--force", "--quiet", "--verbose", "INPUT"]:
+    for option in ["--threads", "--output", "--steps", "--dims", "--force", "--quiet", "--verbose", "INPUT", "bench"]:
         assert option in help_text.stdout
+    run_help = subprocess.run([str(MINIAPP), "help", "run"], capture_output=True, text=True)
+    for option in ["--threads <N>", "--output <PATH>", "--json <PATH>", "--profile <N>", "Threads per MPI rank"]:
+        assert option in run_help.stdout
     version = subprocess.run([str(MINIAPP), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("miniapp ")
 

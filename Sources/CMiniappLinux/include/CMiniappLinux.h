@@ -55,6 +55,9 @@ static inline void miniapp_cpu_relax(void) {
 
 // --- memory -------------------------------------------------------------------
 
+// Asks for transparent huge pages on [p, p + bytes) (madvise MADV_HUGEPAGE).
+void miniapp_advise_huge_pages(void *p, size_t bytes);
+
 // Memory available to new allocations (MemAvailable from /proc/meminfo), in
 // bytes, or 0 when it cannot be read.
 uint64_t miniapp_available_memory(void);

@@ -17,12 +17,10 @@ public final class Field: @unchecked Sendable {
         self.halo = halo
         stride = nx + 2 * halo
         rows = ny + 2 * halo
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, stride * rows) * MemoryLayout<Double>.stride,
-                                                   alignment: 64)
-        storage = raw.bindMemory(to: Double.self, capacity: stride * rows)
+        storage = LargeArray.allocate(stride * rows)
     }
 
-    deinit { storage.deallocate() }
+    deinit { LargeArray.deallocate(storage) }
 
     /// Bytes held by a field of this shape.
     public static func bytes(nx: Int, ny: Int, halo: Int) -> Int {

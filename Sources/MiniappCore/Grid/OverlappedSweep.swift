@@ -14,6 +14,11 @@ struct OverlappedSweep {
     let innerColumns: Range<Int>
     let threadRows: BlockPartition
 
+    /// Points computed between two calls into MPI by the main thread (tens
+    /// of microseconds of work): enough calls to move a large message through
+    /// its rendezvous and pipeline, few enough to cost nothing.
+    static let progressChunk = 32_768
+
     /// Phases to charge: posting, the interior, waiting, the strips.
     struct Phases {
         let post: Int, interior: Int, wait: Int, boundary: Int
@@ -50,13 +55,20 @@ struct OverlappedSweep {
         pool.run { t in
             let began = wallSeconds()
             let mine = threadRows.range(of: t).clamped(to: rows)
-            if t == 0 && drivesProgress {
-                let chunk = max(1, mine.count / 8)
+            if t == 0 && drivesProgress && !columns.isEmpty {
+                // Chunks of about progressChunk points: several rows, or part of one.
+                let rowsPerChunk = max(1, Self.progressChunk / columns.count)
+                let columnsPerChunk = min(columns.count, Self.progressChunk)
                 var j = mine.lowerBound
                 while j < mine.upperBound {
-                    let end = min(j + chunk, mine.upperBound)
-                    kernel(t, j..<end, columns)
-                    if progressError == nil { do { try exchange.progress() } catch { progressError = error } }
+                    let end = min(j + rowsPerChunk, mine.upperBound)
+                    var i = columns.lowerBound
+                    while i < columns.upperBound {
+                        let stop = min(i + columnsPerChunk, columns.upperBound)
+                        kernel(t, j..<end, i..<stop)
+                        if progressError == nil { do { try exchange.progress() } catch { progressError = error } }
+                        i = stop
+                    }
                     j = end
                 }
             } else if !mine.isEmpty && !columns.isEmpty {

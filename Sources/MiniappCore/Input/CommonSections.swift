@@ -26,8 +26,10 @@ public struct OutputSpec: Sendable, Equatable {
     public var every: Int
     /// Reductions every this many steps (and the first and last step); 0: first and last only.
     public var diagnosticsEvery: Int
+    /// Write field snapshots at all (timing runs may not want 512 MiB files).
+    public var fields = true
 
-    static let keys = ["path", "every", "diagnostics_every"]
+    static let keys = ["path", "every", "diagnostics_every", "fields"]
 
     static func read(_ root: ObjectReader, defaultPath: String) throws(InputError) -> OutputSpec {
         guard let section = try root.object("output") else {
@@ -38,11 +40,13 @@ public struct OutputSpec: Sendable, Equatable {
         if path.isEmpty { throw InputError("must not be empty", at: section.member("path")!, key: "output.path") }
         return OutputSpec(path: path,
                           every: try section.integer("every", default: 0, min: 0),
-                          diagnosticsEvery: try section.integer("diagnostics_every", default: 10, min: 0))
+                          diagnosticsEvery: try section.integer("diagnostics_every", default: 10, min: 0),
+                          fields: try section.bool("fields", default: true))
     }
 
     var json: JSONNode {
-        .object([("path", .string(path)), ("every", .int(every)), ("diagnostics_every", .int(diagnosticsEvery))])
+        .object([("path", .string(path)), ("every", .int(every)), ("diagnostics_every", .int(diagnosticsEvery)),
+                 ("fields", .bool(fields))])
     }
 }
 

@@ -26,8 +26,40 @@ public struct HeatConfiguration: Sendable, Equatable {
     public var initial: Initial
     public var decomposition: DecompositionSpec
     public var output: OutputSpec
+    public var scheme = Scheme()
 
-    public static let sections = ["problem", "grid", "boundary", "physics", "time", "initial", "decomposition", "output"]
+    /// How the time steps are organised (see README, "Performance").
+    public struct Scheme: Sendable, Equatable {
+        /// Halo exchanged once every `haloDepth` steps, `haloDepth` points
+        /// deep; the steps in between compute redundantly into the halo.
+        public var haloDepth = 1
+        /// Compute those steps in one pass over memory (a wavefront).
+        public var temporalBlocking = false
+        public var streamingStores = StreamingStores.auto
+
+        public enum StreamingStores: String, Sendable, CaseIterable {
+            /// On when a rank's fields do not fit in its share of the last-level cache.
+            case auto, on, off
+        }
+
+        static func read(_ root: ObjectReader) throws(InputError) -> Scheme {
+            guard let section = try root.object("scheme") else { return Scheme() }
+            try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores"])
+            var scheme = Scheme()
+            scheme.haloDepth = try section.integer("halo_depth", default: 1, min: 1, max: 64)
+            scheme.temporalBlocking = try section.bool("temporal_blocking", default: false)
+            scheme.streamingStores = StreamingStores(rawValue: try section.choice(
+                "streaming_stores", among: StreamingStores.allCases.map(\.rawValue), default: "auto"))!
+            return scheme
+        }
+
+        var json: JSONNode {
+            .object([("halo_depth", .int(haloDepth)), ("temporal_blocking", .bool(temporalBlocking)),
+                     ("streaming_stores", .string(streamingStores.rawValue))])
+        }
+    }
+
+    public static let sections = ["problem", "grid", "boundary", "physics", "time", "initial", "decomposition", "output", "scheme"]
     /// Largest points per axis: keeps nx * ny and every byte count far from Int64 overflow.
     public static let maxPointsPerAxis = 1 << 31
 
@@ -101,7 +133,7 @@ public struct HeatConfiguration: Sendable, Equatable {
             grid: grid, boundaryX: boundaryX, boundaryY: boundaryY, boundaryValue: boundaryValue, alpha: alpha,
             steps: steps, requestedDt: requestedDt, safety: safety, initial: initial,
             decomposition: try DecompositionSpec.read(root),
-            output: try OutputSpec.read(root, defaultPath: "heat.h5"))
+            output: try OutputSpec.read(root, defaultPath: "heat.h5"), scheme: try Scheme.read(root))
         if let dt = requestedDt, dt > configuration.stabilityLimit, let dtNode {
             let limit = String(format: "%.6g", configuration.stabilityLimit)
             let spacing = String(format: "hx = %.6g, hy = %.6g", configuration.hx, configuration.hy)
@@ -163,6 +195,7 @@ public struct HeatConfiguration: Sendable, Equatable {
             ("initial", initialJSON),
             ("decomposition", decomposition.json),
             ("output", output.json),
+            ("scheme", scheme.json),
         ])
     }
 }

@@ -10,6 +10,10 @@ public struct RunOptions: Sendable {
     public var dims: [Int]?
     public var force = false
     public var verbosity = Console.Verbosity.normal
+    /// Also write the run's summary (phases, figures) as JSON here (rank 0).
+    public var jsonPath: String?
+    /// --profile N: run N times after one warm-up run, report median and spread.
+    public var profileRepeats = 0
 
     public init(inputPath: String) { self.inputPath = inputPath }
 

@@ -63,17 +63,4 @@ enum RunReport {
         }
     }
 
-    /// The table of phases, min/avg/max over ranks (collective; rank 0 prints).
-    static func printPhases(_ phases: PhaseTimer, comm: Communicator, console: Console) throws {
-        var minimum = phases.seconds, maximum = phases.seconds, sum = phases.seconds
-        try comm.allreduce(&minimum, op: .min)
-        try comm.allreduce(&maximum, op: .max)
-        try comm.allreduce(&sum, op: .sum)
-        console.info("  " + Format.padRight("phase", 15) + ["min", "avg", "max"].map { Format.padLeft($0, 11) }.joined()
-                     + "   seconds over \(comm.size) rank\(comm.size == 1 ? "" : "s")")
-        for (k, name) in phases.names.enumerated() {
-            let row = [minimum[k], sum[k] / Double(comm.size), maximum[k]].map { Format.padLeft(Format.fixed($0, 4), 11) }
-            console.info("  " + Format.padRight(name, 15) + row.joined())
-        }
-    }
 }

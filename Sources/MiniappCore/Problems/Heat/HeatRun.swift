@@ -12,7 +12,7 @@ struct HeatRun {
 
     private var console: Console { context.console }
 
-    func execute() throws {
+    func execute() throws -> RunSummary {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
@@ -20,13 +20,22 @@ struct HeatRun {
                                   periods: [c.boundaryX == .periodic, c.boundaryY == .periodic],
                                   outputPath: c.output.path)
         let topology = setup.topology, comm = setup.communicator
+        let depth = c.scheme.haloDepth
+        try comm.collectively {
+            let sizes = setup.decomposition.blockSizeRange
+            if min(sizes.x.lowerBound, sizes.y.lowerBound) < depth {
+                throw MiniappFailure(.dataError, "\(context.options.inputPath): scheme.halo_depth \(depth) needs at least "
+                                     + "\(depth) points per rank along each axis, but some blocks here are \(setup.blocksLine) points")
+            }
+        }
         let model = HeatModel(c, block: setup.block)
 
         printSetup(model: model, setup: setup)
         RunReport.warnAboutAffinity(context)
 
         let output = try comm.collectively {
-            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny, snapshotFields: ["u"])
+            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny,
+                           snapshotFields: c.output.fields ? ["u"] : [])
         }
         let simulation: HeatSimulation
         do {
@@ -36,6 +45,13 @@ struct HeatRun {
             Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
         }
         setupTimer.stop()
+        let scheme = c.scheme
+        var schemeLine = scheme.haloDepth == 1 && !scheme.temporalBlocking
+            ? "one halo exchange per step, overlapped with the interior"
+            : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
+                + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking)" : "")
+        schemeLine += simulation.streaming ? "; streaming stores" : ""
+        console.info("  scheme      \(schemeLine)")
 
         let reporter = ProgressReporter(console: console, steps: c.steps, hasReference: model.reference != nil)
         do {
@@ -52,13 +68,25 @@ struct HeatRun {
         do {
             let ioStart = wallSeconds()
             try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model)
-            sidecar = try output.finish(xdmf: XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny,
-                                                              origin: model.origin, spacing: (model.hx, model.hy)))
+            let xdmf = c.output.fields
+                ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
+                                  spacing: (model.hx, model.hy))
+                : nil
+            sidecar = try output.finish(xdmf: xdmf)
             phases["io"] += wallSeconds() - ioStart
         } catch {
             Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
         }
-        try printSummary(phases: phases, simulation: simulation, comm: comm, sidecar: sidecar)
+        let loop = try comm.allreduce(phases["total"], op: .max)
+        let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
+        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
+        let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [
+            "steps": Double(c.steps), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
+            "loop_seconds": loop, "stepping_seconds": stepping,
+            "mlups": loop > 0 ? updates / loop / 1e6 : 0, "mlups_stepping": stepping > 0 ? updates / stepping / 1e6 : 0,
+        ])
+        printSummary(summary, simulation: simulation, sidecar: sidecar)
+        return summary
     }
 
     // MARK: Output
@@ -82,6 +110,8 @@ struct HeatRun {
             "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
             "stepping_seconds": .double(steppingSeconds),
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
+            "halo_depth": .int(c.scheme.haloDepth), "temporal_blocking": .int(c.scheme.temporalBlocking ? 1 : 0),
+            "streaming_stores": .int(simulation.streaming ? 1 : 0),
         ])
     }
 
@@ -110,7 +140,7 @@ struct HeatRun {
                      + "t_end = \(Format.sci(Double(c.steps) * model.dt)), alpha = \(Format.general(c.alpha))")
         console.info("  initial     \(describeInitial())"
                      + (model.reference.map { "; exact \($0.name) solution known" } ?? ""))
-        let every = c.output.every > 0 ? "snapshots every \(c.output.every) steps" : "final snapshot"
+        let every = !c.output.fields ? "no field snapshots" : c.output.every > 0 ? "snapshots every \(c.output.every) steps" : "final snapshot"
         let diag = c.output.diagnosticsEvery > 0 ? "diagnostics every \(c.output.diagnosticsEvery) steps" : "diagnostics at start and end"
         console.info("  output      \(c.output.path): \(every), \(diag)")
     }
@@ -125,19 +155,16 @@ struct HeatRun {
         }
     }
 
-    private func printSummary(phases: PhaseTimer, simulation: HeatSimulation, comm: Communicator, sidecar: String?) throws {
+    private func printSummary(_ summary: RunSummary, simulation: HeatSimulation, sidecar: String?) {
         let c = configuration
-        let loop = try comm.allreduce(phases["total"], op: .max)
-        let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
-        let mlups = loop > 0 ? updates / loop / 1e6 : 0
-        let cores = Double(comm.size * context.threads)
+        let m = summary.metrics
+        let loop = m["loop_seconds"]!, stepping = m["stepping_seconds"]!
         console.info("")
         console.info("Done: \(c.steps) steps in \(Format.duration(loop)) (\(Format.duration(loop / Double(max(1, c.steps)))) per step), "
-                     + "\(Format.fixed(mlups, 1)) MLUP/s (\(Format.fixed(mlups / cores, 1)) per thread)")
+                     + "\(Format.fixed(m["mlups"]!, 1)) MLUP/s (\(Format.fixed(m["mlups"]! / Double(summary.ranks * summary.threads), 1)) per thread)")
         console.info("  stepping alone (halo, interior, boundary): \(Format.duration(stepping)), "
-                     + "\(Format.fixed(stepping > 0 ? updates / stepping / 1e6 : 0, 1)) MLUP/s")
-        try RunReport.printPhases(phases, comm: comm, console: console)
+                     + "\(Format.fixed(m["mlups_stepping"]!, 1)) MLUP/s")
+        summary.printPhases(console)
         if let last = simulation.diagnostics.total.last {
             console.info("  final total heat \(Format.sci(last, 12))"
                          + (simulation.model.reference != nil ? ", L2 error \(Format.sci(simulation.diagnostics.l2Error.last!, 3))" : ""))

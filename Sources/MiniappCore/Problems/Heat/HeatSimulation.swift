@@ -25,6 +25,12 @@ final class HeatSimulation {
     private var u: Field
     private var v: Field
     private let halo: HaloExchange
+    /// Steps per halo exchange (the halo depth of the fields).
+    let stepsPerExchange: Int
+    let temporalBlocking: Bool
+    /// Whether the stencil writes its output with streaming stores.
+    let streaming: Bool
+    private var wavefrontBuffers: [WavefrontBuffers] = []
     private let output: ResultFile?
     private(set) var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
     /// Seconds each thread spent computing (kernels and reductions).
@@ -45,10 +51,25 @@ final class HeatSimulation {
         self.context = context
         self.output = output
         let (nx, ny) = (model.block.nx, model.block.ny)
-        u = Field(nx: nx, ny: ny, halo: 1)
-        v = Field(nx: nx, ny: ny, halo: 1)
-        halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: 1, corners: false)
+        let scheme = model.configuration.scheme
+        let depth = scheme.haloDepth
+        stepsPerExchange = depth
+        temporalBlocking = scheme.temporalBlocking
+        u = Field(nx: nx, ny: ny, halo: depth)
+        v = Field(nx: nx, ny: ny, halo: depth)
+        let deep = depth > 1 || scheme.temporalBlocking
+        // A deep halo is used by stencils applied several times: corners too.
+        halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
+        switch scheme.streamingStores {
+        case .on: streaming = true
+        case .off: streaming = false
+        case .auto:
+            // Streaming stores pay off when the output will be evicted anyway:
+            // when this host's ranks' fields exceed half the last-level cache.
+            let cache = Machine.lastLevelCacheBytes
+            streaming = cache > 0 && context.ranksOnHost * 2 * Field.bytes(nx: nx, ny: ny, halo: depth) > cache / 2
+        }
         threadSeconds = PerThread(count: context.threads, initial: 0)
         partials = PerThread(count: context.threads, initial: FieldStatistics())
 
@@ -72,8 +93,20 @@ final class HeatSimulation {
 
     /// Sets the initial condition. Each thread writes the rows it will later
     /// compute, in both fields; halos start at the boundary value (Dirichlet
-    /// sides keep it; exchanged sides are overwritten every step).
+    /// sides keep it; exchanged sides are overwritten every step). Each thread
+    /// also allocates (and so first-touches) its own wavefront rows.
     func initialize() {
+        if temporalBlocking {
+            let slots = UnsafeMutablePointer<WavefrontBuffers?>.allocate(capacity: context.threads)
+            slots.initialize(repeating: nil, count: context.threads)
+            let (nx, depth, value) = (model.block.nx, stepsPerExchange, model.configuration.boundaryValue)
+            context.pool.run { t in
+                slots[t] = WavefrontBuffers(nx: nx, halo: depth, maxSteps: depth, boundaryValue: value)
+            }
+            wavefrontBuffers = (0..<context.threads).map { slots[$0]! }
+            slots.deinitialize(count: context.threads)
+            slots.deallocate()
+        }
         let (nx, ny) = (model.block.nx, model.block.ny)
         let lastOwner = ny > 0 ? threadRows.part(containing: ny - 1) : 0
         let boundary = model.configuration.boundaryValue
@@ -83,8 +116,8 @@ final class HeatSimulation {
             model.initialProfileY.withUnsafeBufferPointer { py in
                 context.pool.run { t in
                     var rows = threadRows.range(of: t)
-                    if t == 0 { rows = (rows.lowerBound - 1) ..< rows.upperBound }
-                    if t == lastOwner { rows = rows.lowerBound ..< (rows.upperBound + 1) }
+                    if t == 0 { rows = (rows.lowerBound - u.halo) ..< rows.upperBound }
+                    if t == lastOwner { rows = rows.lowerBound ..< (rows.upperBound + u.halo) }
                     for field in fields {
                         for j in rows {
                             let stored = field.storedRow(j)
@@ -102,15 +135,87 @@ final class HeatSimulation {
 
     // MARK: Time stepping
 
+    /// Advances `steps` time steps (at most `stepsPerExchange`).
+    func advance(steps m: Int) throws {
+        if stepsPerExchange == 1 && !temporalBlocking {
+            for _ in 0..<m { try step() }
+        } else if temporalBlocking {
+            try wavefrontBlock(steps: m)
+        } else {
+            try communicationAvoidingBlock(steps: m)
+        }
+    }
+
     /// One FTCS step, u -> v, with the halo exchange of u overlapped; then swap.
     func step() throws {
         let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
         let (rx, ry) = (model.rx, model.ry)
         let phases = OverlappedSweep.Phases(post: Phase.haloPost.rawValue, interior: Phase.interior.rawValue,
                                             wait: Phase.haloWait.rawValue, boundary: Phase.boundary.rawValue)
+        let streams = streaming
         try sweep.run(pool: context.pool, exchange: halo, fields: [u.origin], timer: &timer, phases: phases,
                       threadSeconds: threadSeconds) { _, rows, columns in
-            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: rx, ry: ry)
+            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: rx, ry: ry,
+                             streaming: streams)
+        }
+        swap(&u, &v)
+    }
+
+    /// The deep halo (`stepsPerExchange` points) of u, exchanged and waited for.
+    private func exchangeDeepHalo() throws {
+        guard halo.messageCount > 0 else { return }
+        timer.start(Phase.haloPost.rawValue)
+        try halo.start([u.origin])
+        timer.start(Phase.haloWait.rawValue)
+        try halo.finish()
+    }
+
+    /// Communication avoiding: one exchange, then `m` sweeps, each reaching
+    /// one point less into the halo on the sides that have one (redundant
+    /// work that replaces m - 1 exchanges).
+    private func communicationAvoidingBlock(steps m: Int) throws {
+        try exchangeDeepHalo()
+        let sides = halo.receivingSides
+        let (nx, ny) = (model.block.nx, model.block.ny)
+        let (rx, ry) = (model.rx, model.ry)
+        let lastOwner = threadRows.part(containing: max(0, ny - 1))
+        let streams = streaming
+        for step in 1...m {
+            let extra = m - step
+            let rows = (sides.contains(.south) ? -extra : 0) ..< (sides.contains(.north) ? ny + extra : ny)
+            let columns = (sides.contains(.west) ? -extra : 0) ..< (sides.contains(.east) ? nx + extra : nx)
+            let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
+            timer.start(Phase.interior.rawValue)
+            context.pool.run { t in
+                let began = wallSeconds()
+                var mine = threadRows.range(of: t)
+                if t == 0 { mine = rows.lowerBound ..< mine.upperBound }
+                if t == lastOwner { mine = mine.lowerBound ..< rows.upperBound }
+                heatStencilSweep(from: source, to: target, stride: stride, rows: mine.clamped(to: rows), columns: columns,
+                                 rx: rx, ry: ry, streaming: streams && extra == 0)
+                threadSeconds[t] += wallSeconds() - began
+            }
+            swap(&u, &v)
+        }
+    }
+
+    /// Temporal blocking: one exchange, then `m` steps in one pass over
+    /// memory per thread (see `heatWavefront`).
+    private func wavefrontBlock(steps m: Int) throws {
+        try exchangeDeepHalo()
+        let sides = halo.receivingSides
+        let geometry = WavefrontGeometry(
+            nx: model.block.nx, ny: model.block.ny, stride: u.stride,
+            open: (sides.contains(.west), sides.contains(.east), sides.contains(.south), sides.contains(.north)),
+            boundaryValue: model.configuration.boundaryValue, rx: model.rx, ry: model.ry)
+        let source = UnsafePointer(u.origin), target = v.origin
+        let buffers = wavefrontBuffers, streams = streaming
+        timer.start(Phase.interior.rawValue)
+        context.pool.run { t in
+            let began = wallSeconds()
+            heatWavefront(geometry, from: source, to: target, ownedRows: threadRows.range(of: t), steps: m,
+                          buffers: buffers[t], streaming: streams)
+            threadSeconds[t] += wallSeconds() - began
         }
         swap(&u, &v)
     }
@@ -176,25 +281,32 @@ final class HeatSimulation {
     // MARK: The run
 
     /// Runs every step; `progress` is called after each diagnostics step.
+    /// Steps go in blocks of up to `stepsPerExchange`, cut short where a
+    /// diagnostics step or a snapshot falls.
     func run(progress: (Int, Double) -> Void) throws {
-        let steps = model.configuration.steps
-        let every = model.configuration.output.every
-        let diagnosticsEvery = model.configuration.output.diagnosticsEvery
+        let c = model.configuration
+        let steps = c.steps
+        let every = c.output.fields ? c.output.every : 0
+        let diagnosticsEvery = c.output.diagnosticsEvery
         let began = wallSeconds()
         try diagnose(step: 0, time: 0)
-        if every > 0 || steps == 0 { try writeSnapshot(step: 0, time: 0) }
+        if c.output.fields && (every > 0 || steps == 0) { try writeSnapshot(step: 0, time: 0) }
         progress(0, 0)
-        if steps > 0 {
-            for step in 1...steps {
-                try self.step()
-                let time = Double(step) * model.dt
-                if step == steps || (diagnosticsEvery > 0 && step % diagnosticsEvery == 0) {
-                    try diagnose(step: step, time: time)
-                    progress(step, wallSeconds() - began)
-                }
-                if step == steps || (every > 0 && step % every == 0) {
-                    try writeSnapshot(step: step, time: time)
-                }
+        var step = 0
+        while step < steps {
+            var next = min(steps, step + stepsPerExchange)
+            for period in [diagnosticsEvery, every] where period > 0 {
+                next = min(next, (step / period + 1) * period)
+            }
+            try advance(steps: next - step)
+            step = next
+            let time = Double(step) * model.dt
+            if step == steps || (diagnosticsEvery > 0 && step % diagnosticsEvery == 0) {
+                try diagnose(step: step, time: time)
+                progress(step, wallSeconds() - began)
+            }
+            if c.output.fields && (step == steps || (every > 0 && step % every == 0)) {
+                try writeSnapshot(step: step, time: time)
             }
         }
         timer.stop()

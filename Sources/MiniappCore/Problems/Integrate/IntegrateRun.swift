@@ -22,7 +22,7 @@ struct IntegrateRun {
         var error: Double { abs(value - integrand.exact) }
     }
 
-    func execute() throws {
+    func execute() throws -> RunSummary {
         var timer = PhaseTimer(phases: ["setup", "compute", "reduction", "io", "total"])
         timer.start(0)
         let c = configuration
@@ -100,8 +100,16 @@ struct IntegrateRun {
             Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
         }
         console.info("")
-        try RunReport.printPhases(timer, comm: comm, console: console)
+        var metrics: [String: Double] = ["loop_seconds": try comm.allreduce(timer["total"], op: .max)]
+        for outcome in outcomes {
+            metrics["value \(outcome.integrand.rawValue)"] = outcome.value
+            metrics["compute_seconds \(outcome.integrand.rawValue)"] = median(outcome.computeSeconds)
+            metrics["reduction_seconds \(outcome.integrand.rawValue)"] = median(outcome.reductionSeconds)
+        }
+        let summary = try RunSummary(problem: "integrate", phases: timer, comm: comm, threads: context.threads, metrics: metrics)
+        summary.printPhases(console)
         console.info("  output      \(c.path)")
+        return summary
     }
 
     private func median(_ values: [Double]) -> Double {

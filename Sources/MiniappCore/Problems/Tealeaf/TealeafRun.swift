@@ -25,7 +25,7 @@ struct TealeafRun {
         }
     }
 
-    func execute() throws {
+    func execute() throws -> RunSummary {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
@@ -136,8 +136,14 @@ struct TealeafRun {
         console.info("Done: \(step) steps, \(totalIterations) iterations in \(Format.duration(phases["total"])) "
                      + "(\(Format.duration(phases["total"] / Double(max(1, Int(totalIterations))))) per iteration)")
         if let check { console.info("  " + check.line) }
-        try RunReport.printPhases(phases, comm: comm, console: console)
+        let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
+            "steps": Double(step), "total_iterations": Double(totalIterations),
+            "loop_seconds": try comm.allreduce(phases["total"], op: .max),
+            "temperature": records.temperature.last!,
+        ])
+        summary.printPhases(console)
         console.info("  output      \(c.output.path)" + (sidecar.map { " (ParaView: \($0))" } ?? ""))
+        return summary
     }
 
     private func writeSnapshot(_ output: ResultFile, solver: TealeafSolver, model: TealeafModel, step: Int, time: Double) throws {

@@ -1,0 +1,347 @@
+import Foundation
+import HDF5
+import Kernels
+import ThreadPool
+
+/// `miniapp bench`: in one run, on this machine, the memory bandwidth and
+/// the roofline bound it sets for the heat stencil; miniapp's heat kernel
+/// against that bound and against a plain C loop (gcc -O3 -march=native);
+/// the schemes that go beyond one sweep per pass over memory; the thread
+/// pool's fork-join round; halo exchange against message size and the part
+/// of it hidden behind computation; MPI_Allreduce; and HDF5 write bandwidth.
+/// Results are printed, and written as JSON and HDF5.
+public enum Benchmark {
+    public struct Options: Sendable {
+        public var quick = false
+        public var jsonPath = "bench.json"
+        public var h5Path = "bench.h5"
+        /// The miniapp executable to run under mpirun.
+        public var executable: String
+        /// bench/stencil_reference.c, if found.
+        public var cReference: String?
+
+        public init(executable: String) { self.executable = executable }
+    }
+
+    public static func run(_ options: Options) -> Int32 {
+        if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
+            Console.write("miniapp: error: run `miniapp bench` directly, not under mpirun (it starts its own MPI runs)\n", to: .error)
+            return ExitStatus.usage.rawValue
+        }
+        do {
+            let suite = try Suite(options)
+            try suite.runAll()
+            return 0
+        } catch let failure as MiniappFailure {
+            Console.write("miniapp: error: \(failure.message)\n", to: .error)
+            return failure.status.rawValue
+        } catch {
+            Console.write("miniapp: error: \(error)\n", to: .error)
+            return ExitStatus.software.rawValue
+        }
+    }
+}
+
+/// One kernel measurement: a grid, a scheme, ranks x threads.
+struct KernelResult {
+    let grid: Int
+    let scheme: String
+    let ranks: Int
+    let threads: Int
+    let mlups: Double
+    let bound: Double
+    let cReference: Double?
+    var cores: Int { ranks * threads }
+}
+
+private final class Suite {
+    let options: Benchmark.Options
+    let work: String
+    let cores: Int
+    let cache: Int
+    var document: [(String, JSONNode)] = []
+
+    init(_ options: Benchmark.Options) throws {
+        self.options = options
+        work = NSTemporaryDirectory() + "miniapp-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        cores = max(1, Affinity.allowedCPUs().count)
+        cache = Machine.lastLevelCacheBytes
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: work) }
+
+    func say(_ line: String = "") { Console.write(line + "\n", to: .output) }
+
+    func runAll() throws {
+        say("miniapp bench \(miniappVersion): \(ProcessInfo.processInfo.hostName), \(Machine.cpuModel), \(cores) cores, "
+            + "last-level cache \(Format.bytes(cache))\(options.quick ? " (quick)" : "")")
+        document.append(("machine", .object([("host", .string(ProcessInfo.processInfo.hostName)),
+                                             ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
+                                             ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick))])))
+        let bandwidth = stream()
+        let kernels = try kernelSweep(bandwidth: bandwidth)
+        pool()
+        try mpi(kernels: kernels)
+        try writeResults()
+    }
+
+    // MARK: Memory bandwidth and the roofline
+
+    /// Copy bandwidth (GB/s, STREAM counting) by threads and store kind.
+    private var copyBandwidth: [String: Double] = [:]
+
+    private func threadCounts() -> [Int] { Array(Set([1, min(2, cores), cores])).sorted() }
+
+    private func stream() -> [NodeBenchmarks.Bandwidth] {
+        let elements = max(1 << 23, 4 * cache / 8)
+        say()
+        say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(elements * 8)))")
+        let results = NodeBenchmarks.stream(threadCounts: threadCounts(), elements: elements, repeats: options.quick ? 3 : 5)
+        let counts = threadCounts()
+        say("   " + Format.padRight("kernel", 20) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
+        for kernel in StreamKernel.allCases {
+            for streaming in [false, true] {
+                let row = counts.map { t in results.first { $0.kernel == kernel && $0.threads == t && $0.streaming == streaming }! }
+                say("   " + Format.padRight(kernel.rawValue + (streaming ? ", streaming" : ""), 20)
+                    + row.map { Format.padLeft(Format.fixed($0.gigabytesPerSecond, 1) + " GB/s", 13) }.joined())
+                for r in row where kernel == .copy { copyBandwidth["\(r.threads)-\(streaming)"] = r.gigabytesPerSecond }
+            }
+        }
+        say("   The 5-point update streams one array in and one out, as copy does: 16 bytes per update as STREAM")
+        say("   counts them (ordinary stores also read each output line first, in copy and stencil alike). Bound:")
+        for streaming in [false, true] {
+            say("     " + Format.padRight(streaming ? "streaming stores" : "ordinary stores", 18)
+                + counts.map { Format.padLeft(Format.fixed(bound(cores: $0, streaming: streaming), 0) + " MLUP/s", 15) }.joined())
+        }
+        document.append(("stream", .array(results.map { r in
+            .object([("kernel", .string(r.kernel.rawValue)), ("threads", .int(r.threads)), ("streaming", .bool(r.streaming)),
+                     ("gb_per_s", .double(r.gigabytesPerSecond))])
+        })))
+        document.append(("roofline_bytes_per_update", .int(16)))
+        return results
+    }
+
+    /// The single-sweep roofline in MLUP/s for `cores` cores.
+    func bound(cores c: Int, streaming: Bool) -> Double {
+        let counts = threadCounts()
+        let nearest = counts.min { abs($0 - c) < abs($1 - c) } ?? 1
+        return (copyBandwidth["\(nearest)-\(streaming)"] ?? 0) * 1e9 / 16 / 1e6
+    }
+
+    // MARK: The heat kernel
+
+    private func configurations() -> [(Int, Int)] {
+        var list = [(1, 1), (1, 2), (2, 1)]
+        if cores > 2 { list += [(1, cores), (cores, 1)] }
+        return list.filter { $0.0 * $0.1 <= max(2, cores) }
+    }
+
+    private func kernelSweep(bandwidth: [NodeBenchmarks.Bandwidth]) throws -> [KernelResult] {
+        // A grid whose two fields fit in half the last-level cache, and two that do not.
+        var inCache = 256
+        while 2 * 8 * (2 * inCache) * (2 * inCache) <= max(cache, 1 << 20) / 2 { inCache *= 2 }
+        let grids = options.quick ? [inCache, 4096] : [inCache, 4096, 8192]
+        let compiled = try compileReference()
+        say()
+        say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), median of "
+            + "\(options.quick ? 2 : 3) runs after a warm-up")
+        say("   " + ["grid", "scheme", "ranks x thr", "miniapp", "bound", "of bound", "C -O3", "ratio to C"].enumerated()
+            .map { $0.offset < 2 ? Format.padRight($0.element, [11, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
+        var results: [KernelResult] = []
+        for n in grids {
+            let large = 2 * 8 * n * n > cache / 2
+            var schemes: [(String, [String: JSONNode], Bool)] = [("plain", ["streaming_stores": .string("off")], false)]
+            if large {
+                schemes.append(("plain, streaming", ["streaming_stores": .string("on")], true))
+                for k in options.quick ? [8] : [4, 8, 16] {
+                    schemes.append(("\(k) steps per pass", ["halo_depth": .int(k), "temporal_blocking": .bool(true),
+                                                           "streaming_stores": .string("on")], true))
+                }
+            }
+            for (name, scheme, streaming) in schemes {
+                for (ranks, threads) in configurations() {
+                    let mlups = try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme)
+                    let c = compiled.flatMap { try? runReference($0, n: n, threads: ranks * threads, streaming: streaming) }
+                    let b = bound(cores: ranks * threads, streaming: streaming)
+                    let result = KernelResult(grid: n, scheme: name, ranks: ranks, threads: threads, mlups: mlups, bound: b,
+                                              cReference: name.hasPrefix("plain") ? c : nil)
+                    results.append(result)
+                    say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 11) + Format.padRight(name, 20)
+                        + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(mlups, 0), 12),
+                           Format.padLeft(Format.fixed(b, 0), 12), Format.padLeft(Format.fixed(100 * mlups / b, 0) + "%", 12),
+                           Format.padLeft(result.cReference.map { Format.fixed($0, 0) } ?? "-", 12),
+                           Format.padLeft(result.cReference.map { Format.fixed(mlups / $0, 2) } ?? "-", 12)].joined())
+                }
+            }
+        }
+        if compiled == nil { say("   (C reference skipped: gcc or bench/stencil_reference.c not found)") }
+        say("   bound: copy bandwidth / 16 B for the cores used; above 100% means more than one update per pass over memory.")
+        document.append(("heat_kernel", .array(results.map { r in
+            .object([("grid", .int(r.grid)), ("scheme", .string(r.scheme)), ("ranks", .int(r.ranks)), ("threads", .int(r.threads)),
+                     ("mlups", .double(r.mlups)), ("roofline_mlups", .double(r.bound)),
+                     ("fraction_of_roofline", .double(r.mlups / r.bound)),
+                     ("c_reference_mlups", r.cReference.map(JSONNode.double) ?? .null),
+                     ("ratio_to_c", r.cReference.map { JSONNode.double(r.mlups / $0) } ?? .null)])
+        })))
+        return results
+    }
+
+    /// Steps for about half a second of stepping at ~1 GLUP/s (a multiple of 16).
+    private func steps(for n: Int) -> Int {
+        let target = (options.quick ? 3e8 : 6e8) / Double(n * n)
+        return max(16, min(4000, Int(target) / 16 * 16))
+    }
+
+    private func mpirunArguments(ranks: Int, threads: Int) -> [String] {
+        ranks * threads <= cores
+            ? ["-np", "\(ranks)", "--map-by", "slot:PE=\(threads)", "--bind-to", "core"]
+            : ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"]
+    }
+
+    private func runHeat(n: Int, ranks: Int, threads: Int, scheme: [String: JSONNode]) throws -> Double {
+        let input = JSONNode.object([
+            ("problem", .string("heat")), ("grid", .object([("nx", .int(n)), ("ny", .int(n))])),
+            ("time", .object([("steps", .int(steps(for: n)))])),
+            ("output", .object([("path", .string("\(work)/heat.h5")), ("fields", .bool(false)), ("diagnostics_every", .int(0))])),
+            ("scheme", .object(scheme.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })),
+        ])
+        let inputPath = "\(work)/heat.json", jsonPath = "\(work)/heat-summary.json"
+        try input.serialized().write(toFile: inputPath, atomically: true, encoding: .utf8)
+        try execute("mpirun", mpirunArguments(ranks: ranks, threads: threads) + [
+            options.executable, "--threads", "\(threads)", "--quiet", "--force", "--profile", options.quick ? "2" : "3",
+            "--json", jsonPath, inputPath])
+        let summary = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
+        guard case .number(let text)? = summary["metrics"]?["mlups_stepping"]?.value, let value = Double(text) else {
+            throw MiniappFailure(.software, "no MLUP/s in \(jsonPath)")
+        }
+        return value
+    }
+
+    // MARK: The C reference
+
+    private func compileReference() throws -> String? {
+        guard let source = options.cReference, FileManager.default.fileExists(atPath: source) else { return nil }
+        let binary = "\(work)/stencil_reference"
+        do {
+            try execute("gcc", ["-O3", "-march=native", "-fopenmp", source, "-o", binary, "-lm"])
+        } catch {
+            return nil
+        }
+        return binary
+    }
+
+    private func runReference(_ binary: String, n: Int, threads: Int, streaming: Bool) throws -> Double {
+        let output = try execute(binary, ["\(n)", "\(steps(for: n))", "\(threads)"] + (streaming ? ["stream"] : []),
+                                 environment: ["OMP_PROC_BIND": "close", "OMP_PLACES": "cores"])
+        let result = try JSONParser.parse(output.split(separator: "\n").last.map(String.init) ?? output)
+        guard case .number(let text)? = result["mlups_mean"]?.value, let value = Double(text) else {
+            throw MiniappFailure(.software, "unexpected output of the C reference: \(output)")
+        }
+        return value
+    }
+
+    // MARK: Thread pool and timers
+
+    private func pool() {
+        say()
+        say("3. Thread pool and timers")
+        var rows: [(String, JSONNode)] = []
+        for threads in Array(Set([2, cores])).sorted() where threads >= 2 {
+            let sample = NodeBenchmarks.forkJoinRound(threads: threads)
+            say("   fork-join round, \(threads) threads: \(Format.fixed(sample.median, 2)) us (median; spread "
+                + "\(Format.fixed(100 * sample.spread, 0))%)")
+            rows.append(("fork_join_us_\(threads)_threads", .double(sample.median)))
+        }
+        let clock = NodeBenchmarks.clockCost()
+        say("   clock read: \(Format.fixed(clock, 1)) ns; a heat step reads it about 10 times (5 phases), "
+            + "\(Format.fixed(clock * 10 / 1000, 2)) us per step")
+        rows.append(("clock_read_ns", .double(clock)))
+        document.append(("threads", .object(rows)))
+    }
+
+    // MARK: MPI
+
+    private func mpi(kernels: [KernelResult]) throws {
+        let jsonPath = "\(work)/mpi.json"
+        try execute("mpirun", mpirunArguments(ranks: 2, threads: 1) + [options.executable, "bench-part", "mpi", "--json", jsonPath,
+                                                                          "--scratch", work])
+        let result = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
+        say()
+        say("4. Halo exchange between 2 ranks (both send and receive), median")
+        if case .array(let rows)? = result["halo_exchange"]?.value {
+            for row in rows {
+                let bytes = number(row["bytes"]), us = number(row["microseconds"]), gbs = number(row["gigabytes_per_second"])
+                if Int(bytes).nonzeroBitCount == 1 && (Int(bytes).trailingZeroBitCount % 3 == 0 || bytes == 8) {
+                    say("   " + Format.padLeft(Format.bytes(Int(bytes)), 10) + Format.padLeft(Format.fixed(us, 1) + " us", 12)
+                        + Format.padLeft(Format.fixed(gbs, 2) + " GB/s", 13))
+                }
+            }
+        }
+        if let o = result["overlap"] {
+            say("   overlap: exchanging \(Format.bytes(Int(number(o["message_bytes"])))) each way takes "
+                + "\(Format.fixed(number(o["exchange_ms"]), 2)) ms alone; with the interior (\(Format.fixed(number(o["compute_ms"]), 2)) ms "
+                + "alone) computed meanwhile, \(Format.fixed(number(o["wait_after_interior_ms"]), 3)) ms are left to wait:")
+            say("     \(Format.fixed(100 * number(o["hidden_fraction"]), 0))% of the exchange hidden from the critical path; "
+                + "total \(Format.fixed(number(o["overlapped_ms"]), 2)) ms, \(Format.fixed(100 * number(o["time_saved_fraction"]), 0))% of "
+                + "the exchange saved (on one node MPI copies through shared memory with the CPU, inside MPI_Test)")
+        }
+        if let a = result["allreduce_us"] {
+            say()
+            say("5. MPI_Allreduce, 2 ranks: 1 double \(Format.fixed(number(a["one_double"]), 2)) us; one exact sum "
+                + "(\(ExactSum.wordCount) x Int64) \(Format.fixed(number(a["one_exact_sum"]), 2)) us; three "
+                + "\(Format.fixed(number(a["three_exact_sums"]), 2)) us")
+        }
+        if let h = result["hdf5_write"] {
+            say()
+            say("6. Writing \(Format.bytes(Int(number(h["bytes"])))): parallel HDF5, collective, 2 ranks "
+                + "\(Format.fixed(number(h["parallel_hdf5_gb_per_s"]), 2)) GB/s; plain sequential write(2) "
+                + "\(Format.fixed(number(h["plain_write_gb_per_s"]), 2)) GB/s (both into the page cache)")
+        }
+        document.append(("mpi", result))
+        _ = kernels
+    }
+
+    private func number(_ node: JSONNode?) -> Double {
+        if case .number(let text)? = node?.value { return Double(text) ?? .nan }
+        return .nan
+    }
+
+    // MARK: Results
+
+    private func writeResults() throws {
+        let json = JSONNode.object(document)
+        try (json.serialized() + "\n").write(toFile: options.jsonPath, atomically: true, encoding: .utf8)
+        let file = try File.createSerial(options.h5Path)
+        try file.setAttribute("results_json", json.serialized())
+        try file.setAttribute("version", miniappVersion)
+        try file.close()
+        say()
+        say("Results: \(options.jsonPath), \(options.h5Path)")
+    }
+
+    /// Runs a program, returns its standard output; throws with its output on failure.
+    @discardableResult
+    private func execute(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
+        process.arguments = program.contains("/") ? arguments : [program] + arguments
+        var env = ProcessInfo.processInfo.environment
+        if getuid() == 0 { env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" }
+        env["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        // One pipe for both streams: reading one while the other fills could block.
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        if process.terminationStatus != 0 {
+            throw MiniappFailure(.software, "\(program) \(arguments.joined(separator: " ")) failed:\n" + text)
+        }
+        return text
+    }
+}

@@ -1,0 +1,165 @@
+import CMPI
+import Foundation
+import HDF5
+import Kernels
+import MPI
+import ThreadPool
+
+/// Measurements that need MPI, run by `miniapp bench` under
+/// `mpirun -np 2` (`miniapp bench-part mpi`). Rank 0 writes the JSON.
+public enum MPIBenchmarks {
+    public static func run(jsonPath: String, scratchDirectory: String) -> Int32 {
+        do {
+            _ = try MPIRuntime.initialize(required: .funneled)
+            defer { MPIRuntime.finalize() }
+            HDF5Library.silenceErrorPrinting()
+            let world = try Communicator.world()
+            guard world.size == 2 else {
+                Console.write("miniapp: error: bench-part mpi runs on exactly 2 ranks\n", to: .error)
+                return ExitStatus.usage.rawValue
+            }
+            let halo = try haloExchange(world)
+            let overlap = try overlap(world)
+            let allreduce = try allreduceCosts(world)
+            let hdf5 = try hdf5Write(world, directory: scratchDirectory)
+            if world.isRoot {
+                let document = JSONNode.object([("halo_exchange", halo), ("overlap", overlap),
+                                                ("allreduce_us", allreduce), ("hdf5_write", hdf5)])
+                try (document.serialized() + "\n").write(toFile: jsonPath, atomically: true, encoding: .utf8)
+            }
+            return 0
+        } catch {
+            Console.write("miniapp: error: bench-part mpi: \(error)\n", to: .error)
+            return ExitStatus.software.rawValue
+        }
+    }
+
+    /// Both ranks send and receive n doubles (a halo exchange between two
+    /// neighbours), for n from 1 to 512 Ki: median time and bandwidth.
+    static func haloExchange(_ comm: Communicator) throws -> JSONNode {
+        var rows: [JSONNode] = []
+        let other = 1 - comm.rank
+        for power in stride(from: 0, through: 19, by: 1) {
+            let n = 1 << power
+            let send = UnsafeMutablePointer<Double>.allocate(capacity: n), receive = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            send.initialize(repeating: 1, count: n)
+            receive.initialize(repeating: 0, count: n)
+            defer { send.deallocate(); receive.deallocate() }
+            let requests = RequestSet(capacity: 2)
+            let repeats = max(10, min(2000, (1 << 24) / max(n, 1) / 8))
+            try comm.barrier()
+            let sample = try measure(repeats: repeats, warmup: 5) {
+                try requests.receive(into: receive, count: n, type: Double.mpiDatatype, from: other, tag: 7, on: comm)
+                try requests.send(from: send, count: n, type: Double.mpiDatatype, to: other, tag: 7, on: comm)
+                try requests.waitAll()
+            }
+            let bytes = n * 8
+            rows.append(.object([("bytes", .int(bytes)), ("microseconds", .double(sample.median * 1e6)),
+                                 ("gigabytes_per_second", .double(Double(bytes) / sample.median / 1e9))]))
+        }
+        return .array(rows)
+    }
+
+    /// How much of a halo exchange the interior computation hides: two ranks
+    /// stacked in y exchange rows of 1 Mi doubles (8 MiB) while they update
+    /// 4 interior rows (several times the exchange time). Reported two ways:
+    /// the wait left after the interior against the exchange alone (what
+    /// overlap removes from the critical path), and the total time against
+    /// computation plus exchange (what it saves overall: on one node the
+    /// shared-memory copy is CPU work done inside MPI_Test, so little).
+    static func overlap(_ comm: Communicator) throws -> JSONNode {
+        let topology = try CartesianTopology(parent: comm, dims: [1, 2], periods: [false, false], reorder: false)
+        let nx = 1 << 20, ny = 6
+        let u = Field(nx: nx, ny: ny, halo: 1), v = Field(nx: nx, ny: ny, halo: 1)
+        u.allElements.initialize(repeating: 1)
+        v.allElements.initialize(repeating: 0)
+        let exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: 1, corners: false)
+        let pool = ForkJoinPool(threads: 1)
+        let sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: exchange.receivingSides, threads: 1)
+        let seconds = PerThread<Double>(count: 1, initial: 0)
+        var timer = PhaseTimer(phases: ["post", "interior", "wait", "boundary"])
+        let phases = OverlappedSweep.Phases(post: 0, interior: 1, wait: 2, boundary: 3)
+        let (source, target, stride) = (UnsafePointer(u.origin), v.origin, u.stride)
+        let kernel = { (_: Int, rows: Range<Int>, columns: Range<Int>) in
+            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: 0.2, ry: 0.2)
+        }
+        let repeats = 15
+        try comm.barrier()
+        let alone = try measure(repeats: repeats, warmup: 2) { try exchange.exchange([u.origin]) }
+        try comm.barrier()
+        let compute = measure(repeats: repeats, warmup: 2) { kernel(0, 0..<ny, 0..<nx) }
+        try comm.barrier()
+        for _ in 0..<2 {
+            try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
+                          threadSeconds: seconds, kernel: kernel)
+        }
+        timer = PhaseTimer(phases: timer.names)
+        let together = try measure(repeats: repeats, warmup: 0) {
+            try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
+                          threadSeconds: seconds, kernel: kernel)
+        }
+        timer.stop()
+        let wait = timer.seconds[2] / Double(repeats)
+        let hiddenWait = max(0, min(1, 1 - wait / alone.median))
+        let saved = max(0, min(1, (alone.median + compute.median - together.median) / alone.median))
+        return .object([("message_bytes", .int(nx * 8)), ("exchange_ms", .double(alone.median * 1e3)),
+                        ("compute_ms", .double(compute.median * 1e3)), ("overlapped_ms", .double(together.median * 1e3)),
+                        ("wait_after_interior_ms", .double(wait * 1e3)),
+                        ("hidden_fraction", .double(hiddenWait)), ("time_saved_fraction", .double(saved))])
+    }
+
+    /// MPI_Allreduce of 1 double, of one exact sum (71 Int64) and of three.
+    static func allreduceCosts(_ comm: Communicator) throws -> JSONNode {
+        var result: [(String, JSONNode)] = []
+        for (name, count) in [("one_double", 1), ("one_exact_sum", ExactSum.wordCount), ("three_exact_sums", 3 * ExactSum.wordCount)] {
+            var words = [Int64](repeating: 1, count: count)
+            try comm.barrier()
+            let sample = try measure(repeats: 2000, warmup: 100) { try comm.allreduce(&words, op: .sum) }
+            result.append((name, .double(sample.median * 1e6)))
+        }
+        return .object(result)
+    }
+
+    /// A 2 x 32 MiB field written collectively with parallel HDF5, against
+    /// the same bytes written sequentially by one rank with write(2).
+    static func hdf5Write(_ comm: Communicator, directory: String) throws -> JSONNode {
+        let nx = 2048, nyLocal = 2048
+        let field = Field(nx: nx, ny: nyLocal, halo: 1)
+        field.allElements.initialize(repeating: 1.5)
+        // One name for every rank (a collective create of different names never returns).
+        let tag = try comm.broadcast(Int64(getpid()))
+        let path = "\(directory)/bench-hdf5-\(tag).h5"
+        let plainPath = "\(directory)/bench-plain-\(tag).bin"
+        let bytes = Double(2 * nx * nyLocal * 8)
+        try comm.barrier()
+        let parallel = try measure(repeats: 3, warmup: 1) {
+            let file = try ResultFile(path: path, communicator: comm, nx: nx, ny: 2 * nyLocal, snapshotFields: ["u"])
+            try file.writeSnapshot(fields: [("u", UnsafePointer(field.origin))], halo: 1, stride: field.stride,
+                                   storedRows: field.rows, offset: [0, comm.rank * nyLocal], size: [nx, nyLocal], step: 0, time: 0)
+            try file.finish(xdmf: nil)
+            try comm.barrier()
+        }
+        var plain = Sample([])
+        if comm.isRoot {
+            let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 2 * nx * nyLocal)
+            buffer.initialize(repeating: 1.5, count: 2 * nx * nyLocal)
+            defer { buffer.deallocate() }
+            plain = measure(repeats: 3, warmup: 1) {
+                let fd = open(plainPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                var written = 0
+                let raw = UnsafeRawPointer(buffer)
+                while written < Int(bytes) {
+                    let n = write(fd, raw + written, Int(bytes) - written)
+                    if n <= 0 { break }
+                    written += n
+                }
+                close(fd)
+            }
+            unlink(path)
+            unlink(plainPath)
+        }
+        try comm.barrier()
+        return .object([("bytes", .double(bytes)), ("parallel_hdf5_gb_per_s", .double(bytes / parallel.median / 1e9)),
+                        ("plain_write_gb_per_s", .double(comm.isRoot ? bytes / plain.median / 1e9 : 0))])
+    }
+}

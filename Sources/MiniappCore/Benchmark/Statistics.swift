@@ -1,0 +1,27 @@
+/// Summary statistics of repeated measurements.
+public struct Sample: Sendable {
+    public let values: [Double]
+
+    public init(_ values: [Double]) { self.values = values.sorted() }
+
+    public var median: Double { values.isEmpty ? .nan : values[values.count / 2] }
+    public var minimum: Double { values.first ?? .nan }
+    public var maximum: Double { values.last ?? .nan }
+    /// Half the distance between the quartiles, relative to the median.
+    public var spread: Double {
+        guard values.count >= 4 else { return (maximum - minimum) / (2 * median) }
+        return (values[3 * values.count / 4] - values[values.count / 4]) / (2 * median)
+    }
+}
+
+/// Times `body` `repeats` times after `warmup` untimed runs.
+func measure(repeats: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> Sample {
+    for _ in 0..<warmup { try body() }
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let t0 = wallSeconds()
+        try body()
+        times.append(wallSeconds() - t0)
+    }
+    return Sample(times)
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import MiniappCore
+
+/// `miniapp bench`: measures this machine and miniapp in one run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark: memory bandwidth and roofline, the heat kernel against it and against C, "
+            + "schemes beyond one sweep per pass, fork-join, halo exchange, MPI_Allreduce, HDF5 writes.",
+        discussion: "Run it directly (not under mpirun): it starts its own MPI runs. See README, \"Performance\".")
+
+    @Flag(name: .long, help: "Fewer grids and repetitions (a few minutes less).")
+    var quick = false
+
+    @Option(name: .long, help: ArgumentHelp("Results as JSON.", valueName: "PATH"))
+    var json = "bench.json"
+
+    @Option(name: .long, help: ArgumentHelp("Results as HDF5.", valueName: "PATH"))
+    var h5 = "bench.h5"
+
+    @Option(name: .long, help: ArgumentHelp("The C reference loop (default: bench/stencil_reference.c next to the build).",
+                                            valueName: "PATH"))
+    var cReference: String?
+
+    func run() throws {
+        let executable = Self.executablePath()
+        var options = Benchmark.Options(executable: executable)
+        options.quick = quick
+        options.jsonPath = json
+        options.h5Path = h5
+        options.cReference = cReference ?? Self.findReference(from: executable)
+        let status = Benchmark.run(options)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// bench/stencil_reference.c in the working directory or above the executable.
+    static func findReference(from executable: String) -> String? {
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        for base in candidates + (0..<5).map({ _ -> URL in
+            directory = directory.deletingLastPathComponent()
+            return directory
+        }) {
+            let path = base.appendingPathComponent("bench/stencil_reference.c").path
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+}
+
+/// `miniapp bench-part mpi`: the MPI measurements of `miniapp bench`, run
+/// by it under `mpirun -np 2`.
+struct BenchPartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-part", abstract: "Part of `miniapp bench` (internal).",
+                                                    shouldDisplay: false)
+
+    @Argument var part: String
+    @Option var json: String
+    @Option var scratch: String = NSTemporaryDirectory()
+
+    func run() throws {
+        guard part == "mpi" else { throw ValidationError("unknown part '\(part)'") }
+        let status = MPIBenchmarks.run(jsonPath: json, scratchDirectory: scratch)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,97 @@
+"""The faster schemes change the speed, never the bits; the profile and JSON
+outputs; and the benchmark command runs and reports every figure (its
+numbers are for people to read, not thresholds for tests)."""
+
+import json
+import os
+import subprocess
+
+import h5py
+import pytest
+
+from conftest import MINIAPP, heat_input
+
+SCHEMES = [
+    {},
+    {"halo_depth": 3},
+    {"halo_depth": 4, "temporal_blocking": True},
+    {"halo_depth": 2, "temporal_blocking": True, "streaming_stores": "on"},
+    {"streaming_stores": "on"},
+]
+
+
+@pytest.mark.parametrize("boundary", ["dirichlet", "periodic"])
+def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary):
+    """Deep halos (communication avoiding), temporal blocking and streaming
+    stores against the plain scheme, with diagnostics every 7 steps and
+    snapshots every 20 (blocks are cut short to land on them)."""
+    base = heat_input(boundary={"x": boundary, "value": 0.25}, time={"steps": 61},
+                      initial={"type": "gaussian", "center": [0.6, 0.7], "width": 0.2},
+                      output={"every": 20, "diagnostics_every": 7})
+    reference = None
+    for k, scheme in enumerate(SCHEMES):
+        for np_, threads in [(1, 1), (4, 2), (6, 1)]:
+            document = json.loads(json.dumps(base))
+            document["scheme"] = scheme
+            run = run_miniapp(document, np=np_, threads=threads, name=f"scheme{k}_{np_}x{threads}")
+            assert run.returncode == 0, run.stderr
+            with run.h5() as f:
+                result = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes(),
+                          list(f["fields/step"][:]), list(f["diagnostics/step"][:]))
+                assert f.attrs["halo_depth"] == scheme.get("halo_depth", 1)
+                assert f.attrs["temporal_blocking"] == int(scheme.get("temporal_blocking", False))
+            if reference is None:
+                reference = result
+                assert reference[2] == [0, 20, 40, 60, 61] and reference[3][:3] == [0, 7, 14]
+            assert result == reference, (scheme, np_, threads)
+
+
+def test_halo_deeper_than_a_block_is_refused(run_miniapp, tmp_path):
+    run = run_miniapp(heat_input(grid={"nx": 12, "ny": 12}, scheme={"halo_depth": 7}), np=4, timeout=40)
+    assert run.returncode == 65
+    assert run.errors() and "scheme.halo_depth 7" in run.errors()[0] and "6 x 6" in run.errors()[0]
+
+
+def test_unknown_scheme_key(run_miniapp):
+    run = run_miniapp(heat_input(scheme={"temporal_blocks": True}), np=1, timeout=40)
+    assert run.returncode == 65 and 'did you mean "temporal_blocking"' in run.stderr
+
+
+def test_profile_repeats_and_json_summary(run_miniapp, tmp_path):
+    summary = tmp_path / "summary.json"
+    run = run_miniapp(heat_input(output={"fields": False}), np=2, args=["--profile", "3", "--json", str(summary)])
+    assert run.returncode == 0, run.stderr
+    assert "profile: warm-up run (not counted)" in run.stdout and "median" in run.stdout
+    data = json.loads(summary.read_text())
+    assert data["ranks"] == 2 and data["metrics"]["profile_runs"] == 3
+    assert data["metrics"]["mlups_stepping"] >= data["metrics"]["mlups"] > 0
+    for phase in ["halo_post", "interior", "halo_wait", "boundary", "reduction", "io", "total"]:
+        p = data["phases"][phase]
+        assert p["min"] <= p["avg"] <= p["max"]
+    with h5py.File(run.output) as f:
+        assert "u" not in f["fields"]   # output.fields false: no snapshots
+
+
+def test_bench_reports_every_figure(tmp_path):
+    env = {**os.environ}
+    result = subprocess.run([str(MINIAPP), "bench", "--quick", "--json", str(tmp_path / "bench.json"),
+                             "--h5", str(tmp_path / "bench.h5")], capture_output=True, text=True, timeout=900,
+                            cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for heading in ["1. Memory bandwidth", "2. Heat kernel", "3. Thread pool", "4. Halo exchange", "5. MPI_Allreduce",
+                    "6. Writing"]:
+        assert heading in result.stdout
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert {(s["kernel"], s["streaming"]) for s in data["stream"]} == {(k, t) for k in ("copy", "triad") for t in (False, True)}
+    assert all(s["gb_per_s"] > 0 for s in data["stream"])
+    kernel = data["heat_kernel"]
+    assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}
+    assert any("steps per pass" in r["scheme"] for r in kernel) and any(r["scheme"] == "plain" for r in kernel)
+    assert all(r["mlups"] > 0 and r["roofline_mlups"] > 0 for r in kernel)
+    assert any(r["c_reference_mlups"] for r in kernel)   # gcc is on our machines
+    assert data["threads"]["fork_join_us_2_threads"] > 0
+    mpi = data["mpi"]
+    assert len(mpi["halo_exchange"]) == 20 and 0 <= mpi["overlap"]["hidden_fraction"] <= 1
+    assert mpi["allreduce_us"]["one_exact_sum"] > 0 and mpi["hdf5_write"]["parallel_hdf5_gb_per_s"] > 0
+    with h5py.File(tmp_path / "bench.h5") as f:
+        assert json.loads(f.attrs["results_json"])["machine"]["cores"] == data["machine"]["cores"]
