@@ -56,8 +56,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        // Helpers shared by the test targets (a reproducible random generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ThreadPoolTests", dependencies: ["ThreadPool"]),
-        .testTarget(name: "MiniappCoreTests", dependencies: ["MiniappCore"]),
+        .testTarget(name: "MiniappCoreTests", dependencies: ["MiniappCore", "TestSupport"]),
     ]
 )

@@ -1,5 +1,5 @@
 /* A plain C 5-point FTCS sweep: the reference our Swift kernel is measured
- * against (miniapp bench, scripts/bench). Same update, same memory layout
+ * against (miniapp bench --c-reference). Same update, same memory layout
  * (row-major with a halo of one), double buffering, OpenMP threads over rows.
  * With "stream", the output is written with streaming (non-temporal) stores.
  *

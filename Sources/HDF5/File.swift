@@ -34,11 +34,19 @@ public final class File: Handle, Location, @unchecked Sendable {
         return File(id: id, path: path)
     }
 
-    /// Opens an existing file collectively.
-    public static func open(_ path: String, communicator: Communicator, writable: Bool = false) throws -> File {
-        let access = try PropertyList.parallelFileAccess(communicator)
+    /// Opens an existing file collectively (see `PropertyList.parallelFileAccess`
+    /// for `collectiveMetadata`).
+    public static func open(_ path: String, communicator: Communicator, writable: Bool = false,
+                            collectiveMetadata: Bool = true) throws -> File {
+        let access = try PropertyList.parallelFileAccess(communicator, collectiveMetadata: collectiveMetadata)
         let id = try checkID(H5Fopen(path, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), access.id),
                              "opening HDF5 file '\(path)'")
+        return File(id: id, path: path)
+    }
+
+    /// Opens an existing file read-only for this process alone (no MPI).
+    public static func openSerial(_ path: String) throws -> File {
+        let id = try checkID(H5Fopen(path, chdf5_acc_rdonly(), hid_t(H5P_DEFAULT)), "opening HDF5 file '\(path)'")
         return File(id: id, path: path)
     }
 

@@ -19,6 +19,13 @@ public class Handle: @unchecked Sendable {
         try check(closer(id), "closing HDF5 object")
     }
 
+    /// Gives the identifier up without closing it: for a parallel file left
+    /// behind by an error, whose closing is a collective call that the other
+    /// ranks may never make (the job is about to be aborted).
+    public func abandonWithoutClosing() {
+        isOpen = false
+    }
+
     deinit {
         if isOpen { _ = closer(id) }
     }

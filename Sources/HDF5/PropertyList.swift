@@ -9,13 +9,19 @@ public final class PropertyList: Handle, @unchecked Sendable {
     }
 
     /// File access through MPI-IO on `communicator` (parallel HDF5).
-    public static func parallelFileAccess(_ communicator: Communicator) throws -> PropertyList {
+    ///
+    /// With `collectiveMetadata`, metadata reads are done once and broadcast,
+    /// and metadata writes are collective: fewer small I/O operations at
+    /// scale, but every metadata read becomes a collective call. Without it,
+    /// each rank reads metadata itself, so a rank that stops reading early
+    /// (a corrupt file) cannot leave the others waiting.
+    public static func parallelFileAccess(_ communicator: Communicator, collectiveMetadata: Bool = true) throws -> PropertyList {
         let list = try PropertyList(class: chdf5_file_access(), "file access")
         try check(H5Pset_fapl_mpio(list.id, communicator.handle, cmpi_info_null()), "H5Pset_fapl_mpio")
-        // Metadata reads done once and broadcast, metadata writes collective:
-        // fewer small I/O operations at scale.
-        try check(H5Pset_all_coll_metadata_ops(list.id, true), "H5Pset_all_coll_metadata_ops")
-        try check(H5Pset_coll_metadata_write(list.id, true), "H5Pset_coll_metadata_write")
+        if collectiveMetadata {
+            try check(H5Pset_all_coll_metadata_ops(list.id, true), "H5Pset_all_coll_metadata_ops")
+            try check(H5Pset_coll_metadata_write(list.id, true), "H5Pset_coll_metadata_write")
+        }
         return list
     }
 

@@ -61,6 +61,13 @@ public enum MPIRuntime {
         return flag != 0
     }
 
+    /// This process's rank in MPI_COMM_WORLD (the rank mpirun and srun name).
+    public static var worldRank: Int {
+        var rank: Int32 = 0
+        MPI_Comm_rank(cmpi_comm_world(), &rank)
+        return Int(rank)
+    }
+
     /// Ends every process of the job; for errors that cannot be agreed on collectively.
     public static func abort(exitCode: Int32) -> Never {
         MPI_Abort(cmpi_comm_world(), exitCode)

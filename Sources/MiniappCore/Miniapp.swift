@@ -33,9 +33,13 @@ public enum Miniapp {
                           + "(threads compute, the main thread alone calls MPI)")
             return ExitStatus.software.rawValue
         }
+        StopSignals.install()
         do {
             try runInput(options, world: world, threadLevel: provided)
             return ExitStatus.success.rawValue
+        } catch let failure as MiniappFailure where failure.status == .stopped {
+            if world.isRoot { Console.write("miniapp: \(failure.message)\n", to: .error) }
+            return failure.status.rawValue
         } catch let failure as MiniappFailure {
             console.error(failure.message)
             return failure.status.rawValue
@@ -46,33 +50,41 @@ public enum Miniapp {
     }
 
     private static func runInput(_ options: RunOptions, world: Communicator, threadLevel: ThreadLevel) throws {
+        try world.collectively { try FaultInjection.configure(rank: world.rank) }
         let (threads, threadSource) = try world.collectively { try options.resolvedThreads() }
-        let text = try readInputText(path: options.inputPath, world: world)
-        let input = try world.collectively { () throws -> ProblemInput in
-            do throws(InputError) {
-                return try ProblemInput.parse(text, fileName: options.inputPath)
-            } catch {
-                throw MiniappFailure(.dataError, error.description)
+        var options = options
+        var input: ProblemInput
+        var restart: RestartPlan? = nil
+        if let restartPath = options.restartPath {
+            (input, restart) = try RestartPlan.read(restartPath, inputPath: options.inputPath, world: world)
+        } else {
+            let path = options.inputPath ?? ""
+            let text = try readInputText(path: path, world: world)
+            input = try world.collectively { () throws -> ProblemInput in
+                do throws(InputError) {
+                    return try ProblemInput.parse(text, fileName: path)
+                } catch {
+                    throw MiniappFailure(.dataError, error.description)
+                }
             }
         }
-        var options = options
+        input = try world.collectively { [input, options] in try input.applying(options) }
+        if let restart {
+            try world.collectively { [input] in try restart.check(input) }
+            // The restart continues the results file it came with: replacing it is the point.
+            if input.outputPath == restart.previousOutput { options.force = true }
+        }
         if options.profileRepeats > 0 { options.force = true }   // every repetition rewrites the output
         let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
-        let execute = { () throws -> RunSummary in
+        let execute = { [input, restart] () throws -> RunSummary in
             switch input {
-            case .heat(var configuration):
-                if let steps = options.steps { configuration.steps = steps }
-                if let path = options.outputPath { configuration.output.path = path }
-                if let dims = options.dims { configuration.decomposition.dims = dims }
-                return try HeatRun(configuration: configuration, context: context, threadSource: threadSource).execute()
-            case .tealeaf(var configuration):
-                if let steps = options.steps { configuration.endStep = steps; configuration.endTime = .greatestFiniteMagnitude }
-                if let path = options.outputPath { configuration.output.path = path }
-                if let dims = options.dims { configuration.decomposition.dims = dims }
-                return try TealeafRun(configuration: configuration, context: context, threadSource: threadSource).execute()
-            case .integrate(var configuration):
-                if let path = options.outputPath { configuration.path = path }
-                if let dims = options.dims { configuration.decomposition.dims = dims }
+            case .heat(let configuration):
+                return try HeatRun(configuration: configuration, context: context, threadSource: threadSource,
+                                   restart: restart).execute()
+            case .tealeaf(let configuration):
+                return try TealeafRun(configuration: configuration, context: context, threadSource: threadSource,
+                                      restart: restart).execute()
+            case .integrate(let configuration):
                 return try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
             }
         }
@@ -90,37 +102,53 @@ public enum Miniapp {
 
     /// Aborts every rank after an error that not all ranks may have seen (an
     /// MPI or HDF5 failure inside the time loop): the failing rank prints its
-    /// message and removes its incomplete output, then MPI_Abort ends the job
-    /// instead of leaving the other ranks waiting in a collective call.
-    static func abort(_ error: Error, rank: Int, removing temporaryPath: String?) -> Never {
-        Console.write("miniapp: error: rank \(rank): \(error)\n", to: .error)
-        if let temporaryPath { unlink(temporaryPath) }
-        MPIRuntime.abort(exitCode: ExitStatus.software.rawValue)
+    /// message and removes the unfinished output and checkpoint files, then
+    /// MPI_Abort ends the job instead of leaving the other ranks waiting in a
+    /// collective call. Complete files of the same names are not touched.
+    static func abort(_ error: Error) -> Never {
+        let note = error is HDF5Error || error is POSIXFailure ? StagedFile.fullFileSystemNote().map { " (\($0))" } ?? "" : ""
+        Console.write("miniapp: error: rank \(MPIRuntime.worldRank): \(error)\(note)\n", to: .error)
+        StopSignals.removeUnfinishedFiles()
+        let status: ExitStatus = switch error {
+        case let failure as MiniappFailure: failure.status
+        case is HDF5Error, is POSIXFailure: .ioError
+        default: .software
+        }
+        MPIRuntime.abort(exitCode: status.rawValue)
     }
 }
 
-/// Checks on rank 0 that the output can be written, before any work.
-func checkOutputPath(_ path: String, force: Bool) throws {
+/// What `checkOutputPath` checks.
+enum OutputKind {
+    case results, checkpoint
+}
+
+/// Checks on rank 0 that the output (or checkpoint) can be written, before any work.
+func checkOutputPath(_ path: String, force: Bool, kind: OutputKind = .results) throws {
+    let noun = kind == .results ? "output" : "checkpoint"
     var info = stat()
     if stat(path, &info) == 0 {
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw MiniappFailure(.cannotCreate, "output path '\(path)' is a directory")
+            throw MiniappFailure(.cannotCreate, "\(noun) path '\(path)' is a directory")
         }
         if !force {
-            throw MiniappFailure(.cannotCreate, "output file '\(path)' already exists; pass --force to replace it "
-                                 + "(it is kept until the new file is complete) or choose another with --output")
+            throw MiniappFailure(.cannotCreate, kind == .results
+                ? "output file '\(path)' already exists; pass --force to replace it "
+                    + "(it is kept until the new file is complete) or choose another with --output"
+                : "checkpoint '\(path)' already exists (from an earlier run); continue that run with "
+                    + "`--restart \(path)`, or pass --force to replace it once this run writes its first checkpoint")
         }
     }
     let directory = (path as NSString).deletingLastPathComponent
     let dir = directory.isEmpty ? "." : directory
     if stat(dir, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
-        throw MiniappFailure(.cannotCreate, "cannot write output '\(path)': directory '\(dir)' does not exist")
+        throw MiniappFailure(.cannotCreate, "cannot write \(noun) '\(path)': directory '\(dir)' does not exist")
     }
     // Try it for real: permissions, read-only file systems, quotas.
-    let probe = ResultFile.temporaryPath(for: path)
+    let probe = StagedFile.temporaryPath(for: path)
     let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     if fd < 0 {
-        throw MiniappFailure(.cannotCreate, "cannot write output '\(path)': \(String(cString: strerror(errno)))")
+        throw MiniappFailure(.cannotCreate, "cannot write \(noun) '\(path)': \(String(cString: strerror(errno)))")
     }
     close(fd)
     unlink(probe)

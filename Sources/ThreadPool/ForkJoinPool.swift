@@ -36,6 +36,8 @@ public final class ForkJoinPool: @unchecked Sendable {
             var thread = pthread_t()
             let rc = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                // Stop signals go to the main thread, which polls for them.
+                miniapp_block_stop_signals_in_thread()
                 if let cpu = context.cpu { _ = miniapp_pin_thread_to_cpu(Int32(cpu)) }
                 context.core.workerLoop(index: context.index)
                 return nil

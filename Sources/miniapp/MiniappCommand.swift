@@ -9,13 +9,15 @@ struct MiniappCommand: ParsableCommand {
         abstract: "Hybrid MPI + threads 2D grid mini-app: heat equation, TeaLeaf, integration; halo exchange, exact reductions, HDF5 output.",
         usage: """
             miniapp [--threads N] [--output PATH] [--steps N] [--dims PXxPY] [--force] [--quiet|--verbose]
-                    [--json PATH] [--profile N] INPUT
+                    [--checkpoint-every N] [--json PATH] [--profile N] INPUT
+              miniapp --restart CHECKPOINT [INPUT] [options]
               miniapp bench [--quick] [--json PATH] [--h5 PATH]
             """,
         discussion: """
             Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
             The options of a run: miniapp help run.
             Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1.
+            SIGTERM, SIGINT or SIGUSR1 stops a run after a checkpoint (exit status 75); --restart continues it.
             Every input key is documented in README.md ("Input").
             """,
         version: "miniapp \(miniappVersion)",
@@ -76,6 +78,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every diagnostics step and more set-up detail.")
     var verbose = false
 
+    @Option(name: .long, help: ArgumentHelp("Write a checkpoint every N steps (overrides output.checkpoint_every).",
+                                            valueName: "N"))
+    var checkpointEvery: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Continue the run saved in this checkpoint, on any number of ranks and threads; "
+                                            + "INPUT, if given, may change the steps, output, decomposition and scheme.",
+                                            valueName: "CHECKPOINT"))
+    var restart: String?
+
     @Option(name: .long, help: ArgumentHelp("Also write the run's summary (phases min/avg/max, MLUP/s) as JSON.", valueName: "PATH"))
     var json: String?
 
@@ -83,8 +94,8 @@ struct RunCommand: ParsableCommand {
                                             valueName: "N"))
     var profile: Int?
 
-    @Argument(help: ArgumentHelp("Input file (JSON or TeaLeaf deck).", valueName: "INPUT"))
-    var input: String
+    @Argument(help: ArgumentHelp("Input file (JSON or TeaLeaf deck); optional with --restart.", valueName: "INPUT"))
+    var input: String?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -95,10 +106,16 @@ struct RunCommand: ParsableCommand {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be combined") }
         if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
         if let profile, profile < 1 { throw ValidationError("--profile must be at least 1, got \(profile)") }
+        if let checkpointEvery, checkpointEvery < 0 {
+            throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)")
+        }
+        if input == nil && restart == nil { throw ValidationError("missing INPUT (or --restart CHECKPOINT)") }
+        if restart != nil && profile != nil { throw ValidationError("--profile cannot be combined with --restart") }
     }
 
     func run() throws {
-        var options = RunOptions(inputPath: input)
+        var options = RunOptions(inputPath: input, restartPath: restart)
+        options.checkpointEvery = checkpointEvery
         options.threads = threads
         options.outputPath = output
         options.steps = steps

@@ -4,6 +4,7 @@ started by scripts/slurm-start, stopped by scripts/slurm-stop)."""
 import csv
 import os
 import subprocess
+import time
 
 import h5py
 import pytest
@@ -62,3 +63,44 @@ def test_strong_scaling_study_as_job_array_with_report(slurm, tmp_path):
 def test_impossible_job_is_refused_not_left_pending(slurm):
     job = subprocess.run(["sbatch", "--ntasks=64", "--wrap", "true"], capture_output=True, text=True, cwd=REPO, env=slurm)
     assert job.returncode != 0   # EnforcePartLimits=ALL
+
+
+def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm, tmp_path):
+    """What `#SBATCH --signal=B:USR1@120` does before the time limit, sent at
+    once with scancel: the batch shell passes SIGUSR1 to srun and the ranks,
+    which checkpoint and stop; a second job with RESTART set finishes the run
+    on other rank counts, identical to a run that never stopped."""
+    from test_restart import LONG_INPUT, assert_bitwise_equal, mpirun, write_input
+    source = write_input(tmp_path, LONG_INPUT)
+    run_dir = tmp_path / "run"
+    env = {**slurm, "INPUT": str(source), "RUN_DIR": str(run_dir)}
+    job = subprocess.run(["sbatch", "--parsable", "--ntasks=2", "--cpus-per-task=1", f"--output={tmp_path}/job-%j.out",
+                          "jobs/hybrid.slurm"], capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert job.returncode == 0, job.stderr
+    job_id = job.stdout.strip().split(";")[0]
+    log = tmp_path / f"job-{job_id}.out"
+    deadline = time.monotonic() + 120
+    while "scheme" not in (log.read_text() if log.exists() else ""):   # the time loop has started
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.2)
+    signalled = subprocess.run(["scancel", "--signal=USR1", "--batch", job_id], capture_output=True, text=True, env=slurm)
+    assert signalled.returncode == 0, signalled.stderr
+    while subprocess.run(["squeue", "-h", "-j", job_id], capture_output=True, text=True, env=slurm).stdout.strip():
+        assert time.monotonic() < deadline + 60, "the job did not stop"
+        time.sleep(0.5)
+    text = log.read_text()
+    assert "miniapp: stopped by SIGUSR1 after step" in text and "RESTART=<the checkpoint it names>" in text, text
+    with h5py.File(run_dir / "result.chk.h5") as f:
+        stopped_at = f.attrs["step"]
+    assert 0 < stopped_at < LONG_INPUT["time"]["steps"]
+
+    env = {**slurm, "RESTART": str(run_dir / "result.chk.h5")}
+    resumed = subprocess.run(["sbatch", "--wait", "--parsable", "--ntasks=3", "--cpus-per-task=1",
+                              f"--output={tmp_path}/resumed-%j.out", "jobs/hybrid.slurm"],
+                             capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    resumed_log = (tmp_path / f"resumed-{resumed.stdout.strip().split(';')[0]}.out").read_text()
+    assert f"step {stopped_at}" in resumed_log and "Done:" in resumed_log, resumed_log
+    reference = mpirun(tmp_path, 2, 1, ["--output", "reference.h5", str(source)])
+    assert reference.returncode == 0, reference.stderr
+    assert_bitwise_equal(run_dir / "result.h5", tmp_path / "reference.h5")

@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+import TestSupport
 
 @Suite struct HeatStencilTests {
     /// A block of nx x ny points with a halo of one, filled with random values.

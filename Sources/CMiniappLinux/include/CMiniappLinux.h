@@ -1,6 +1,7 @@
 // Linux-only system calls that Glibc does not expose to Swift (CPU affinity,
-// futexes), and the few atomic operations the thread pool needs on memory it
-// allocates itself (a futex word must be a plain, addressable 32-bit integer).
+// futexes), the few atomic operations the thread pool needs on memory it
+// allocates itself (a futex word must be a plain, addressable 32-bit integer),
+// and the stop-signal handler (a handler must not run Swift code).
 #ifndef CMINIAPP_LINUX_H
 #define CMINIAPP_LINUX_H
 
@@ -61,5 +62,23 @@ void miniapp_advise_huge_pages(void *p, size_t bytes);
 // Memory available to new allocations (MemAvailable from /proc/meminfo), in
 // bytes, or 0 when it cannot be read.
 uint64_t miniapp_available_memory(void);
+
+// --- stop signals ---------------------------------------------------------------
+
+// Installs the handler for SIGTERM, SIGINT and SIGUSR1: the first signal is
+// recorded (see miniapp_stop_signal); a second one removes the registered
+// files and ends the process with status 128 + signal. Returns 0 or -1.
+int miniapp_install_stop_handlers(void);
+// The first stop signal received, or 0.
+int miniapp_stop_signal(void);
+// Blocks the stop signals in the calling thread (worker threads), so that
+// the main thread, which polls the flag, is the one they interrupt.
+void miniapp_block_stop_signals_in_thread(void);
+// Registers a file to remove if a second signal ends the process; returns a
+// slot for miniapp_unregister_cleanup, or -1 when none is free.
+int miniapp_register_cleanup(const char *path);
+void miniapp_unregister_cleanup(int slot);
+// Removes every registered file now (before MPI_Abort after an error).
+void miniapp_remove_registered_files(void);
 
 #endif

@@ -79,7 +79,7 @@ private final class Suite {
         document.append(("machine", .object([("host", .string(ProcessInfo.processInfo.hostName)),
                                              ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
                                              ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick))])))
-        let bandwidth = stream()
+        let bandwidth = try stream()
         let kernels = try kernelSweep(bandwidth: bandwidth)
         pool()
         try mpi(kernels: kernels)
@@ -93,11 +93,11 @@ private final class Suite {
 
     private func threadCounts() -> [Int] { Array(Set([1, min(2, cores), cores])).sorted() }
 
-    private func stream() -> [NodeBenchmarks.Bandwidth] {
+    private func stream() throws -> [NodeBenchmarks.Bandwidth] {
         let elements = max(1 << 23, 4 * cache / 8)
         say()
         say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(elements * 8)))")
-        let results = NodeBenchmarks.stream(threadCounts: threadCounts(), elements: elements, repeats: options.quick ? 3 : 5)
+        let results = try NodeBenchmarks.stream(threadCounts: threadCounts(), elements: elements, repeats: options.quick ? 3 : 5)
         let counts = threadCounts()
         say("   " + Format.padRight("kernel", 20) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
         for kernel in StreamKernel.allCases {

@@ -70,7 +70,7 @@ public enum MPIBenchmarks {
     static func overlap(_ comm: Communicator) throws -> JSONNode {
         let topology = try CartesianTopology(parent: comm, dims: [1, 2], periods: [false, false], reorder: false)
         let nx = 1 << 20, ny = 6
-        let u = Field(nx: nx, ny: ny, halo: 1), v = Field(nx: nx, ny: ny, halo: 1)
+        let u = try Field(nx: nx, ny: ny, halo: 1), v = try Field(nx: nx, ny: ny, halo: 1)
         u.allElements.initialize(repeating: 1)
         v.allElements.initialize(repeating: 0)
         let exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: 1, corners: false)
@@ -124,7 +124,7 @@ public enum MPIBenchmarks {
     /// the same bytes written sequentially by one rank with write(2).
     static func hdf5Write(_ comm: Communicator, directory: String) throws -> JSONNode {
         let nx = 2048, nyLocal = 2048
-        let field = Field(nx: nx, ny: nyLocal, halo: 1)
+        let field = try Field(nx: nx, ny: nyLocal, halo: 1)
         field.allElements.initialize(repeating: 1.5)
         // One name for every rank (a collective create of different names never returns).
         let tag = try comm.broadcast(Int64(getpid()))
@@ -134,8 +134,8 @@ public enum MPIBenchmarks {
         try comm.barrier()
         let parallel = try measure(repeats: 3, warmup: 1) {
             let file = try ResultFile(path: path, communicator: comm, nx: nx, ny: 2 * nyLocal, snapshotFields: ["u"])
-            try file.writeSnapshot(fields: [("u", UnsafePointer(field.origin))], halo: 1, stride: field.stride,
-                                   storedRows: field.rows, offset: [0, comm.rank * nyLocal], size: [nx, nyLocal], step: 0, time: 0)
+            try file.writeSnapshot(fields: [("u", field)], block: Decomposition.Block(offset: [0, comm.rank * nyLocal], size: [nx, nyLocal]),
+                                   step: 0, time: 0)
             try file.finish(xdmf: nil)
             try comm.barrier()
         }

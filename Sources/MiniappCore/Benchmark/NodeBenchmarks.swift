@@ -16,8 +16,8 @@ enum NodeBenchmarks {
 
     /// STREAM copy and triad on arrays of `elements` doubles (several times
     /// the last-level cache), first touched by the threads that use them.
-    static func stream(threadCounts: [Int], elements: Int, repeats: Int) -> [Bandwidth] {
-        let a = LargeArray.allocate(elements), b = LargeArray.allocate(elements), c = LargeArray.allocate(elements)
+    static func stream(threadCounts: [Int], elements: Int, repeats: Int) throws -> [Bandwidth] {
+        let a = try LargeArray.allocate(elements), b = try LargeArray.allocate(elements), c = try LargeArray.allocate(elements)
         defer { LargeArray.deallocate(a); LargeArray.deallocate(b); LargeArray.deallocate(c) }
         // An opaque zero for copy (see streamKernel).
         let zero = Double(ProcessInfo.processInfo.environment["MINIAPP_STREAM_ZERO"] ?? "0") ?? 0

@@ -11,13 +11,14 @@ public final class Field: @unchecked Sendable {
     public let rows: Int
     private let storage: UnsafeMutablePointer<Double>
 
-    public init(nx: Int, ny: Int, halo: Int) {
+    /// Throws when the memory cannot be had (see `LargeArray.allocate`).
+    public init(nx: Int, ny: Int, halo: Int) throws {
         self.nx = nx
         self.ny = ny
         self.halo = halo
         stride = nx + 2 * halo
         rows = ny + 2 * halo
-        storage = LargeArray.allocate(stride * rows)
+        storage = try LargeArray.allocate(stride * rows)
     }
 
     deinit { LargeArray.deallocate(storage) }

@@ -28,8 +28,9 @@ public struct OutputSpec: Sendable, Equatable {
     public var diagnosticsEvery: Int
     /// Write field snapshots at all (timing runs may not want 512 MiB files).
     public var fields = true
+    public var checkpoint = CheckpointSpec()
 
-    static let keys = ["path", "every", "diagnostics_every", "fields"]
+    static let keys = ["path", "every", "diagnostics_every", "fields"] + CheckpointSpec.keys
 
     static func read(_ root: ObjectReader, defaultPath: String) throws(InputError) -> OutputSpec {
         guard let section = try root.object("output") else {
@@ -41,12 +42,44 @@ public struct OutputSpec: Sendable, Equatable {
         return OutputSpec(path: path,
                           every: try section.integer("every", default: 0, min: 0),
                           diagnosticsEvery: try section.integer("diagnostics_every", default: 10, min: 0),
-                          fields: try section.bool("fields", default: true))
+                          fields: try section.bool("fields", default: true),
+                          checkpoint: try CheckpointSpec.read(section))
     }
 
     var json: JSONNode {
         .object([("path", .string(path)), ("every", .int(every)), ("diagnostics_every", .int(diagnosticsEvery)),
-                 ("fields", .bool(fields))])
+                 ("fields", .bool(fields))] + checkpoint.jsonMembers)
+    }
+}
+
+/// Checkpoints, in the "output" section: `"checkpoint_every": N` and
+/// `"checkpoint_path": "..."` (README, "Checkpoint and restart").
+public struct CheckpointSpec: Sendable, Equatable {
+    /// A checkpoint every this many steps; 0: only when a stop signal arrives.
+    public var every = 0
+    /// nil: next to the results file, `heat.h5` -> `heat.chk.h5`.
+    public var path: String? = nil
+
+    public init() {}
+
+    static let keys = ["checkpoint_every", "checkpoint_path"]
+
+    static func read(_ section: ObjectReader) throws(InputError) -> CheckpointSpec {
+        var spec = CheckpointSpec()
+        spec.every = try section.integer("checkpoint_every", default: 0, min: 0)
+        if let node = section.member("checkpoint_path"), !node.isNull {
+            let path = try section.string("checkpoint_path")
+            if path.isEmpty { throw InputError("must not be empty", at: node, key: "output.checkpoint_path") }
+            spec.path = path
+        }
+        return spec
+    }
+
+    /// The checkpoint's path for results written to `output`.
+    func resolvedPath(output: String) -> String { path ?? Checkpoint.defaultPath(forOutput: output) }
+
+    var jsonMembers: [(String, JSONNode)] {
+        [("checkpoint_every", .int(every)), ("checkpoint_path", path.map(JSONNode.string) ?? .null)]
     }
 }
 

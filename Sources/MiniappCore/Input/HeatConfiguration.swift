@@ -141,6 +141,16 @@ public struct HeatConfiguration: Sendable, Equatable {
                              + "(1 / (2 alpha (1/hx^2 + 1/hy^2)), \(spacing)); use a smaller dt, or null for automatic",
                              at: dtNode, key: "time.dt")
         }
+        // Extreme magnitudes can leave the stencil's coefficients 0, infinite or NaN.
+        let c = configuration
+        let coefficients = [c.alpha * c.dt / (c.hx * c.hx), c.alpha * c.dt / (c.hy * c.hy)]
+        if !(c.dt > 0 && c.dt.isFinite && coefficients.allSatisfy { $0 > 0 && $0.isFinite }) {
+            throw InputError(String(format: "grid.lx, grid.ly, physics.alpha and the time step (hx = %.3g, hy = %.3g, "
+                                    + "alpha = %.3g, dt = %.3g) give alpha dt / h^2 = %.3g, %.3g, which double precision "
+                                    + "cannot hold: choose magnitudes nearer 1", c.hx, c.hy, c.alpha, c.dt,
+                                    coefficients[0], coefficients[1]),
+                             at: root.member("grid") ?? root.node, key: "grid")
+        }
         return configuration
     }
 

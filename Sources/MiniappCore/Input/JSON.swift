@@ -24,6 +24,11 @@ public struct JSONNode: Sendable {
         self.column = column
     }
 
+    public var isNull: Bool {
+        if case .null = value { return true }
+        return false
+    }
+
     /// The member `key` of an object, if any.
     public subscript(key: String) -> JSONNode? {
         if case .object(let members) = value { return members.first { $0.key == key }?.value }

@@ -70,6 +70,7 @@ public struct TealeafConfiguration: Sendable, Equatable {
         public var every = 0
         /// Field summary printed every N steps (and at the end); 0: at the end only.
         public var summaryEvery = 10
+        public var checkpoint = CheckpointSpec()
     }
 
     /// Temperature sums U published with TeaLeaf for its test problems.
@@ -93,6 +94,14 @@ public struct TealeafConfiguration: Sendable, Equatable {
         if states.isEmpty { throw fail("states", "at least one state (the background) is needed") }
         if !(grid.xmax > grid.xmin) { throw fail("grid.xmax", "must be greater than xmin (\(grid.xmin)), got \(grid.xmax)") }
         if !(grid.ymax > grid.ymin) { throw fail("grid.ymax", "must be greater than ymin (\(grid.ymin)), got \(grid.ymax)") }
+        // Extreme magnitudes can leave the operator's coefficients 0, infinite or NaN.
+        let dx = (grid.xmax - grid.xmin) / Double(grid.xCells), dy = (grid.ymax - grid.ymin) / Double(grid.yCells)
+        let coefficients = [initialTimestep / (dx * dx), initialTimestep / (dy * dy)]
+        if !(dx.isFinite && dy.isFinite && coefficients.allSatisfy { $0 > 0 && $0.isFinite }) {
+            throw fail("grid", String(format: "the cell sizes (dx = %.3g, dy = %.3g) and the time step (%.3g) give "
+                                      + "dt / h^2 = %.3g, %.3g, which double precision cannot hold: choose magnitudes "
+                                      + "nearer 1", dx, dy, initialTimestep, coefficients[0], coefficients[1]))
+        }
         for (k, state) in states.enumerated() {
             if !(state.density > 0) { throw fail("states[\(k)].density", "must be > 0, got \(state.density)") }
             switch state.geometry {
@@ -172,11 +181,12 @@ public struct TealeafConfiguration: Sendable, Equatable {
         }
         c.decomposition = try DecompositionSpec.read(root)
         if let o = try root.object("output") {
-            try o.rejectUnknownKeys(known: ["path", "every", "summary_every"])
+            try o.rejectUnknownKeys(known: ["path", "every", "summary_every"] + CheckpointSpec.keys)
             c.output.path = try o.string("path", default: "tea.h5")
             if c.output.path.isEmpty { throw InputError("must not be empty", at: o.member("path")!, key: "output.path") }
             c.output.every = try o.integer("every", default: 0, min: 0)
             c.output.summaryEvery = try o.integer("summary_every", default: 10, min: 0)
+            c.output.checkpoint = try CheckpointSpec.read(o)
         }
         try c.validate { key in
             let node = locateNode(root.node, key) ?? root.node
@@ -260,7 +270,7 @@ public struct TealeafConfiguration: Sendable, Equatable {
             ("verification", .object([("test_problem", testProblem.map(JSONNode.int) ?? .null)])),
             ("decomposition", decomposition.json),
             ("output", .object([("path", .string(output.path)), ("every", .int(output.every)),
-                                ("summary_every", .int(output.summaryEvery))])),
+                                ("summary_every", .int(output.summaryEvery))] + output.checkpoint.jsonMembers)),
         ])
     }
 }

@@ -105,7 +105,7 @@ public enum TealeafDeck {
             }
             return x
         }
-        func integer(_ word: Word?, after key: Word, min lower: Int) throws(InputError) -> Int {
+        func integer(_ word: Word?, after key: Word, min lower: Int, max upper: Int = .max) throws(InputError) -> Int {
             guard let word else { throw InputError(key: nil, line: key.line, column: key.column, message: "'\(key.text)' needs a value") }
             guard let n = Int(word.text) else {
                 throw InputError(key: nil, line: word.line, column: word.column,
@@ -114,6 +114,10 @@ public enum TealeafDeck {
             guard n >= lower else {
                 throw InputError(key: nil, line: word.line, column: word.column,
                                  message: "'\(key.text)' must be at least \(lower), got \(n)")
+            }
+            guard n <= upper else {
+                throw InputError(key: nil, line: word.line, column: word.column,
+                                 message: "'\(key.text)' must be at most \(upper), got \(n)")
             }
             return n
         }
@@ -149,8 +153,8 @@ public enum TealeafDeck {
                 case "xmax": c.grid.xmax = try number(next(), after: key)
                 case "ymin": c.grid.ymin = try number(next(), after: key)
                 case "ymax": c.grid.ymax = try number(next(), after: key)
-                case "x_cells": c.grid.xCells = try integer(next(), after: key, min: 1)
-                case "y_cells": c.grid.yCells = try integer(next(), after: key, min: 1)
+                case "x_cells": c.grid.xCells = try integer(next(), after: key, min: 1, max: HeatConfiguration.maxPointsPerAxis)
+                case "y_cells": c.grid.yCells = try integer(next(), after: key, min: 1, max: HeatConfiguration.maxPointsPerAxis)
                 case "visit_frequency": c.output.every = try integer(next(), after: key, min: 0)
                 case "summary_frequency": c.output.summaryEvery = try integer(next(), after: key, min: 0)
                 case "tiles_per_task", "sub_tiles_per_tile", "tiles_per_problem": _ = try integer(next(), after: key, min: 1)

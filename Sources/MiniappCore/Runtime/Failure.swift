@@ -4,10 +4,13 @@ import MPI
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     case usage = 64          // bad command line
-    case dataError = 65      // bad input file contents
-    case noInput = 66        // input file missing or unreadable
+    case dataError = 65      // bad input file contents, or a solution that became NaN/Inf
+    case noInput = 66        // input or restart file missing or unreadable
+    case unavailable = 69    // not enough memory for the requested grid
     case software = 70       // internal or library failure during the run
     case cannotCreate = 73   // output cannot be written
+    case ioError = 74        // a write failed during the run (disk full, I/O error)
+    case stopped = 75        // stopped by a signal after writing a checkpoint: restart to go on
 }
 
 /// An error that ends the run with a message and an exit status. When it is
@@ -46,7 +49,9 @@ extension Communicator {
             let root = Int(failing)
             let status = ExitStatus(rawValue: try broadcast(local?.status.rawValue ?? 0, root: root)) ?? .software
             let message = try broadcast(string: local?.message ?? "", root: root)
-            throw MiniappFailure(status, root == 0 ? message : "rank \(root): \(message)")
+            // Named by its rank in MPI_COMM_WORLD, as mpirun and MINIAPP_FAULT name it.
+            let worldRank = try broadcast(Int64(MPIRuntime.worldRank), root: root)
+            throw MiniappFailure(status, worldRank == 0 ? message : "rank \(worldRank): \(message)")
         }
         return result!
     }

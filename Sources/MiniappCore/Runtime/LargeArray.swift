@@ -1,4 +1,5 @@
 import CMiniappLinux
+import Foundation
 
 /// Allocation of large arrays of doubles: aligned to 2 MiB, with transparent
 /// huge pages requested (madvise), before the first touch. Fewer TLB misses
@@ -6,16 +7,24 @@ import CMiniappLinux
 enum LargeArray {
     static let hugePage = 2 << 20
 
-    static func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
+    /// Allocates `count` doubles, or throws when the system refuses (the
+    /// run then stops on every rank with this rank's message, instead of
+    /// crashing), or when MINIAPP_FAULT=alloc picks this rank.
+    static func allocate(_ count: Int) throws -> UnsafeMutablePointer<Double> {
         let bytes = max(1, count) * MemoryLayout<Double>.stride
         let large = bytes >= 4 * hugePage
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: large ? hugePage : 64)
+        var raw: UnsafeMutableRawPointer? = nil
+        let status = FaultInjection.fires(.alloc) ? ENOMEM : posix_memalign(&raw, large ? hugePage : 64, bytes)
+        guard status == 0, let raw else {
+            throw MiniappFailure(.unavailable, "cannot allocate \(Format.bytes(bytes)) for a field: "
+                                 + String(cString: strerror(status)))
+        }
         if large { miniapp_advise_huge_pages(raw, bytes) }
         return raw.bindMemory(to: Double.self, capacity: max(1, count))
     }
 
-    /// Frees what `allocate` returned (through the raw pointer it came from).
+    /// Frees what `allocate` returned.
     static func deallocate(_ pointer: UnsafeMutablePointer<Double>) {
-        UnsafeMutableRawPointer(pointer).deallocate()
+        free(pointer)
     }
 }

@@ -1,3 +1,4 @@
+import CMiniappLinux
 import Foundation
 
 /// Facts about the machine the rank runs on.
@@ -22,5 +23,45 @@ enum Machine {
             return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
         }
         return "unknown CPU"
+    }
+
+    /// Memory this process can still allocate, in bytes, and where the figure
+    /// comes from: MemAvailable, or less when a memory cgroup (Slurm's, a
+    /// container's) limits the process. nil when neither can be read.
+    static func availableMemory() -> (bytes: Int, source: String)? {
+        var best: (bytes: Int, source: String)? = nil
+        let system = Int(miniapp_available_memory())
+        if system > 0 { best = (system, "MemAvailable") }
+        if let limited = cgroupRoom(), limited < (best?.bytes ?? .max) { best = (limited, "memory cgroup limit") }
+        return best
+    }
+
+    /// limit - usage of this process's memory cgroup (v2, else v1), if limited.
+    private static func cgroupRoom() -> Int? {
+        guard let membership = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        var candidates: [(limit: String, usage: String)] = []
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 3 else { continue }
+            if fields[0] == "0" && fields[1].isEmpty {
+                let base = "/sys/fs/cgroup" + (fields[2] == "/" ? "" : fields[2])
+                candidates.append((base + "/memory.max", base + "/memory.current"))
+            } else if fields[1].split(separator: ",").contains("memory") {
+                // Inside a container the hierarchy may be mounted at its own root.
+                for base in ["/sys/fs/cgroup/memory" + fields[2], "/sys/fs/cgroup/memory"] {
+                    candidates.append((base + "/memory.limit_in_bytes", base + "/memory.usage_in_bytes"))
+                }
+            }
+        }
+        let number = { (path: String) -> Int? in
+            (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        for candidate in candidates {
+            // "max" (v2) or a huge number (v1) means no limit.
+            guard let limit = number(candidate.limit) else { continue }
+            if limit >= 1 << 60 { return nil }
+            return max(0, limit - (number(candidate.usage) ?? 0))
+        }
+        return nil
     }
 }

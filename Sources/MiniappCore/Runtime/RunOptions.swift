@@ -2,7 +2,12 @@ import Foundation
 
 /// What the command line asks for.
 public struct RunOptions: Sendable {
-    public var inputPath: String
+    /// The input file; optional with `restartPath` (the checkpoint holds the input).
+    public var inputPath: String?
+    /// --restart: continue from this checkpoint.
+    public var restartPath: String?
+    /// --checkpoint-every N (overrides output.checkpoint_every).
+    public var checkpointEvery: Int?
     /// Threads per rank, if given with --threads.
     public var threads: Int?
     public var outputPath: String?
@@ -15,7 +20,13 @@ public struct RunOptions: Sendable {
     /// --profile N: run N times after one warm-up run, report median and spread.
     public var profileRepeats = 0
 
-    public init(inputPath: String) { self.inputPath = inputPath }
+    public init(inputPath: String?, restartPath: String? = nil) {
+        self.inputPath = inputPath
+        self.restartPath = restartPath
+    }
+
+    /// The file that messages about the input name.
+    public var inputName: String { inputPath ?? restartPath ?? "input" }
 
     /// Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else
     /// OMP_NUM_THREADS, else 1. Returns the value and where it came from.

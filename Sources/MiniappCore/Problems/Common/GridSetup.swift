@@ -10,7 +10,10 @@ struct GridSetup {
 
     var communicator: Communicator { topology.communicator }
 
-    init(context: RunContext, nx: Int, ny: Int, requestedDims: [Int], periods: [Bool], outputPath: String?) throws {
+    /// `checkpointPath`, when given, must not hold a checkpoint already
+    /// (unless --force): a new run would replace it.
+    init(context: RunContext, nx: Int, ny: Int, requestedDims: [Int], periods: [Bool], outputPath: String?,
+         checkpointPath: String? = nil) throws {
         let world = context.world
         let dims = try world.collectively { () throws -> [Int] in
             do {
@@ -18,11 +21,15 @@ struct GridSetup {
                     try CartesianTopology.balancedDims(nodes: world.size, fixed: $0)
                 }
             } catch let error as DecompositionError {
-                throw MiniappFailure(.dataError, "\(context.options.inputPath): \(error)")
+                throw MiniappFailure(.dataError, "\(context.options.inputName): \(error)")
             }
         }
         if let outputPath {
-            try world.collectively { if world.isRoot { try checkOutputPath(outputPath, force: context.options.force) } }
+            try world.collectively {
+                guard world.isRoot else { return }
+                try checkOutputPath(outputPath, force: context.options.force)
+                if let checkpointPath { try checkOutputPath(checkpointPath, force: context.options.force, kind: .checkpoint) }
+            }
         }
         topology = try CartesianTopology(parent: world, dims: dims, periods: periods, reorder: true)
         decomposition = Decomposition(nx: nx, ny: ny, px: dims[0], py: dims[1])

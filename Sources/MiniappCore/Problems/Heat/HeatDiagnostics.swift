@@ -22,4 +22,41 @@ struct HeatDiagnostics {
          ("l2_error", l2Error), ("linf_error", linfError),
          ("l2_error_continuum", l2ErrorContinuum), ("linf_error_continuum", linfErrorContinuum)]
     }
+
+    /// True unless the last record holds a NaN or an infinity (the exact
+    /// total is not finite when any value is not).
+    var lastIsFinite: Bool {
+        guard let total = total.last, let low = minimum.last, let high = maximum.last else { return true }
+        return total.isFinite && low.isFinite && high.isFinite
+    }
+
+    // MARK: In a checkpoint
+
+    /// The series by their paths in the results file.
+    var series: [String: Checkpoint.Series] {
+        var all: [String: Checkpoint.Series] = ["diagnostics/step": .ints(step)]
+        for (name, values) in doubleSeries { all["diagnostics/\(name)"] = .doubles(values) }
+        return all
+    }
+
+    init() {}
+
+    /// The diagnostics recorded in a checkpoint (read from `path`).
+    init(series: [String: Checkpoint.Series], path: String) throws {
+        guard case .ints(let steps)? = series["diagnostics/step"] else {
+            throw MiniappFailure(.dataError, "restart file '\(path)' has no diagnostics/step series")
+        }
+        step = steps
+        var values: [String: [Double]] = [:]
+        for (name, _) in doubleSeries {
+            guard case .doubles(let v)? = series["diagnostics/\(name)"], v.count == steps.count else {
+                throw MiniappFailure(.dataError, "restart file '\(path)': series diagnostics/\(name) is missing "
+                                     + "or not as long as diagnostics/step")
+            }
+            values[name] = v
+        }
+        time = values["time"]!; total = values["total"]!; minimum = values["min"]!; maximum = values["max"]!
+        l2Error = values["l2_error"]!; linfError = values["linf_error"]!
+        l2ErrorContinuum = values["l2_error_continuum"]!; linfErrorContinuum = values["linf_error_continuum"]!
+    }
 }

@@ -9,6 +9,8 @@ struct HeatRun {
     let configuration: HeatConfiguration
     let context: RunContext
     let threadSource: String
+    /// Set when the run continues from a checkpoint.
+    var restart: RestartPlan? = nil
 
     private var console: Console { context.console }
 
@@ -16,33 +18,54 @@ struct HeatRun {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
+        let plan = CheckpointPlan(c.output.checkpoint, outputPath: c.output.path, input: c.effectiveJSON)
+        let checkpointPath = plan.path
         let setup = try GridSetup(context: context, nx: c.grid.nx, ny: c.grid.ny, requestedDims: c.decomposition.dims,
                                   periods: [c.boundaryX == .periodic, c.boundaryY == .periodic],
-                                  outputPath: c.output.path)
+                                  outputPath: c.output.path,
+                                  checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
         let topology = setup.topology, comm = setup.communicator
         let depth = c.scheme.haloDepth
         try comm.collectively {
             let sizes = setup.decomposition.blockSizeRange
             if min(sizes.x.lowerBound, sizes.y.lowerBound) < depth {
-                throw MiniappFailure(.dataError, "\(context.options.inputPath): scheme.halo_depth \(depth) needs at least "
+                throw MiniappFailure(.dataError, "\(context.options.inputName): scheme.halo_depth \(depth) needs at least "
                                      + "\(depth) points per rank along each axis, but some blocks here are \(setup.blocksLine) points")
             }
         }
+        try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context)
         let model = HeatModel(c, block: setup.block)
 
-        printSetup(model: model, setup: setup)
+        printSetup(model: model, setup: setup, checkpoints: plan)
         RunReport.warnAboutAffinity(context)
 
+        // Memory first, then the restart, then the output: a failure in
+        // either leaves no file behind.
+        let simulation = try comm.collectively {
+            try HeatSimulation(model: model, context: context, topology: topology, output: nil)
+        }
+        simulation.initialize()
+        var restored: Checkpoint? = nil
+        if let restart {
+            restored = try simulation.restore(from: restart.path)
+            console.info("  restart     from '\(restart.path)': step \(restart.step), t = \(Format.sci(restored!.time)), "
+                         + "written by \(restored!.writtenBy)")
+        }
         let output = try comm.collectively {
             try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny,
                            snapshotFields: c.output.fields ? ["u"] : [])
         }
-        let simulation: HeatSimulation
-        do {
-            simulation = try HeatSimulation(model: model, context: context, topology: topology, output: output)
-            simulation.initialize()
-        } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+        simulation.attach(output: output)
+        if let restart, let restored {
+            let warning: String?
+            do {
+                warning = try output.carryOverSnapshots(from: restart.previousOutput, steps: restored.snapshotSteps,
+                                                        times: restored.snapshotTimes, scratch: [simulation.scratchField],
+                                                        block: model.block)
+            } catch {
+                Miniapp.abort(error)
+            }
+            if let warning { console.warning(warning) }
         }
         setupTimer.stop()
         let scheme = c.scheme
@@ -53,13 +76,15 @@ struct HeatRun {
         schemeLine += simulation.streaming ? "; streaming stores" : ""
         console.info("  scheme      \(schemeLine)")
 
-        let reporter = ProgressReporter(console: console, steps: c.steps, hasReference: model.reference != nil)
+        let reporter = ProgressReporter(console: console, steps: c.steps, hasReference: model.reference != nil,
+                                        startStep: restart?.step ?? 0)
+        let ending: RunEnding
         do {
-            try simulation.run { step, elapsed in
+            ending = try simulation.run(from: restart?.step ?? 0, checkpoints: plan) { step, elapsed in
                 reporter.report(step: step, elapsed: elapsed, diagnostics: simulation.diagnostics)
             }
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
 
         var phases = simulation.timer
@@ -67,7 +92,7 @@ struct HeatRun {
         let sidecar: String?
         do {
             let ioStart = wallSeconds()
-            try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model)
+            try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model, ending: ending)
             let xdmf = c.output.fields
                 ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
                                   spacing: (model.hx, model.hy))
@@ -75,13 +100,19 @@ struct HeatRun {
             sidecar = try output.finish(xdmf: xdmf)
             phases["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
+        let lastCheckpoint = simulation.lastCheckpoint ?? (restart?.path == checkpointPath ? restart?.step : nil)
+        if let failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
+                                        outputPath: c.output.path) {
+            throw failure
+        }
+        let stepsRun = c.steps - (restart?.step ?? 0)
         let loop = try comm.allreduce(phases["total"], op: .max)
         let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
+        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(stepsRun)
         let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [
-            "steps": Double(c.steps), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
+            "steps": Double(stepsRun), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
             "loop_seconds": loop, "stepping_seconds": stepping,
             "mlups": loop > 0 ? updates / loop / 1e6 : 0, "mlups_stepping": stepping > 0 ? updates / stepping / 1e6 : 0,
         ])
@@ -92,7 +123,7 @@ struct HeatRun {
     // MARK: Output
 
     private func writeResults(_ output: ResultFile, simulation: HeatSimulation, phases: PhaseTimer,
-                              setup: GridSetup, model: HeatModel) throws {
+                              setup: GridSetup, model: HeatModel, ending: RunEnding) throws {
         let c = configuration, comm = setup.communicator
         let d = simulation.diagnostics
         try output.appendSeries("diagnostics/step", values: d.step, at: 0)
@@ -100,10 +131,20 @@ struct HeatRun {
 
         let loopSeconds = try comm.allreduce(phases["total"], op: .max)
         let steppingSeconds = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(c.steps)
+        let first = restart?.step ?? 0
+        let last: Int = switch ending {
+        case .completed: c.steps
+        case .stopped(_, let step), .diverged(let step, _): step
+        }
+        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(last - first)
+        var extra = ending.attributes
+        if let restart {
+            extra["restarted_from"] = .string(restart.path)
+            extra["restart_step"] = .int(restart.step)
+        }
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
                                   threadSeconds: simulation.threadSeconds.values, problem: "heat",
-                                  effectiveInput: c.effectiveJSON, extra: [
+                                  effectiveInput: c.effectiveJSON, extra: extra.merging([
             "hx": .double(model.hx), "hy": .double(model.hy),
             "dt": .double(model.dt), "steps": .int(c.steps),
             "loop_seconds": .double(loopSeconds),
@@ -112,7 +153,7 @@ struct HeatRun {
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
             "halo_depth": .int(c.scheme.haloDepth), "temporal_blocking": .int(c.scheme.temporalBlocking ? 1 : 0),
             "streaming_stores": .int(simulation.streaming ? 1 : 0),
-        ])
+        ]) { _, new in new })
     }
 
     /// Time in the phases of a step proper (no reductions, no output).
@@ -122,7 +163,7 @@ struct HeatRun {
 
     // MARK: Console
 
-    private func printSetup(model: HeatModel, setup: GridSetup) {
+    private func printSetup(model: HeatModel, setup: GridSetup, checkpoints: CheckpointPlan) {
         let c = configuration
         console.info("miniapp \(miniappVersion): heat equation, explicit FTCS, 5-point stencil")
         console.info("  grid        \(c.grid.nx) x \(c.grid.ny) = \(Format.grouped(c.grid.nx * c.grid.ny)) points on "
@@ -143,6 +184,7 @@ struct HeatRun {
         let every = !c.output.fields ? "no field snapshots" : c.output.every > 0 ? "snapshots every \(c.output.every) steps" : "final snapshot"
         let diag = c.output.diagnosticsEvery > 0 ? "diagnostics every \(c.output.diagnosticsEvery) steps" : "diagnostics at start and end"
         console.info("  output      \(c.output.path): \(every), \(diag)")
+        console.info("  checkpoint  \(checkpoints)")
     }
 
     private func describeInitial() -> String {
@@ -160,7 +202,8 @@ struct HeatRun {
         let m = summary.metrics
         let loop = m["loop_seconds"]!, stepping = m["stepping_seconds"]!
         console.info("")
-        console.info("Done: \(c.steps) steps in \(Format.duration(loop)) (\(Format.duration(loop / Double(max(1, c.steps)))) per step), "
+        let steps = Int(m["steps"]!)
+        console.info("Done: \(steps) steps in \(Format.duration(loop)) (\(Format.duration(loop / Double(max(1, steps)))) per step), "
                      + "\(Format.fixed(m["mlups"]!, 1)) MLUP/s (\(Format.fixed(m["mlups"]! / Double(summary.ranks * summary.threads), 1)) per thread)")
         console.info("  stepping alone (halo, interior, boundary): \(Format.duration(stepping)), "
                      + "\(Format.fixed(m["mlups_stepping"]!, 1)) MLUP/s")
@@ -180,28 +223,32 @@ final class ProgressReporter {
     private let steps: Int
     private let hasReference: Bool
     private var lastPrinted = -Double.infinity
+    private let startStep: Int
 
-    init(console: Console, steps: Int, hasReference: Bool) {
+    init(console: Console, steps: Int, hasReference: Bool, startStep: Int = 0) {
         self.console = console
         self.steps = steps
         self.hasReference = hasReference
+        self.startStep = startStep
     }
 
     func report(step: Int, elapsed: Double, diagnostics d: HeatDiagnostics) {
         guard console.isRoot, console.verbosity >= .normal else { return }
         let verbose = console.verbosity >= .verbose
-        guard step == 0 || step == steps || verbose || elapsed - lastPrinted >= 1 else { return }
-        if step == 0 {
+        let first = lastPrinted == -.infinity
+        guard first || step == steps || verbose || elapsed - lastPrinted >= 1 else { return }
+        if first {
             console.info("")
             console.info(["step", "time", "total heat", "min", "max", hasReference ? "L2 error" : "", "ETA"]
                 .enumerated().map { Format.padLeft($0.element, [9, 12, 20, 12, 12, 11, 9][$0.offset]) }.joined())
         }
         lastPrinted = elapsed
-        let k = d.count - 1
-        let eta = step > 0 ? elapsed / Double(step) * Double(steps - step) : .nan
+        // A restarted run starts where its last record may lie behind.
+        guard let k = d.step.lastIndex(of: Int64(step)) else { return }
+        let eta = elapsed > 0 ? elapsed / Double(step - startStep) * Double(steps - step) : .nan
         let columns = [String(step), Format.sci(d.time[k], 4), Format.sci(d.total[k], 12), Format.sci(d.minimum[k], 4),
                        Format.sci(d.maximum[k], 4), hasReference ? Format.sci(d.l2Error[k], 2) : "",
-                       step == 0 || step == steps ? "" : Format.duration(eta)]
+                       first || step == steps || !eta.isFinite ? "" : Format.duration(eta)]
         console.info(columns.enumerated().map { Format.padLeft($0.element, [9, 12, 20, 12, 12, 11, 9][$0.offset]) }.joined())
     }
 }

@@ -14,14 +14,16 @@ import ThreadPool
 /// included (first touch).
 final class HeatSimulation {
     enum Phase: Int, CaseIterable {
-        case setup, haloPost, interior, haloWait, boundary, reduction, io, total
+        case setup, haloPost, interior, haloWait, boundary, reduction, io, checkpoint, total
         var name: String {
-            ["setup", "halo_post", "interior", "halo_wait", "boundary", "reduction", "io", "total"][rawValue]
+            ["setup", "halo_post", "interior", "halo_wait", "boundary", "reduction", "io", "checkpoint", "total"][rawValue]
         }
     }
 
     let model: HeatModel
     let context: RunContext
+    /// The communicator of the process grid (files are written on it).
+    private let communicator: Communicator
     private var u: Field
     private var v: Field
     private let halo: HaloExchange
@@ -31,7 +33,7 @@ final class HeatSimulation {
     /// Whether the stencil writes its output with streaming stores.
     let streaming: Bool
     private var wavefrontBuffers: [WavefrontBuffers] = []
-    private let output: ResultFile?
+    private var output: ResultFile?
     private(set) var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
     /// Seconds each thread spent computing (kernels and reductions).
     let threadSeconds: PerThread<Double>
@@ -50,13 +52,14 @@ final class HeatSimulation {
         self.model = model
         self.context = context
         self.output = output
+        communicator = topology.communicator
         let (nx, ny) = (model.block.nx, model.block.ny)
         let scheme = model.configuration.scheme
         let depth = scheme.haloDepth
         stepsPerExchange = depth
         temporalBlocking = scheme.temporalBlocking
-        u = Field(nx: nx, ny: ny, halo: depth)
-        v = Field(nx: nx, ny: ny, halo: depth)
+        u = try Field(nx: nx, ny: ny, halo: depth)
+        v = try Field(nx: nx, ny: ny, halo: depth)
         let deep = depth > 1 || scheme.temporalBlocking
         // A deep halo is used by stencils applied several times: corners too.
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
@@ -271,45 +274,104 @@ final class HeatSimulation {
 
     // MARK: Output
 
+    /// The results file; set once it exists (after a restart has been read).
+    func attach(output: ResultFile) { self.output = output }
+
     func writeSnapshot(step: Int, time: Double) throws {
         guard let output else { return }
         timer.start(Phase.io.rawValue)
-        try output.writeSnapshot(fields: [("u", UnsafePointer(u.origin))], halo: u.halo, stride: u.stride, storedRows: u.rows,
-                                 offset: model.block.offset, size: model.block.size, step: step, time: time)
+        try output.writeSnapshot(fields: [("u", u)], block: model.block, step: step, time: time)
     }
+
+    // MARK: Checkpoint and restart
+
+    /// Writes the state after `step` (collective). Throws
+    /// `CheckpointFile.NonFiniteState` if u is not finite (nothing written).
+    func writeCheckpoint(step: Int, plan: CheckpointPlan) throws {
+        timer.start(Phase.checkpoint.rawValue)
+        let c = model.configuration
+        var checkpoint = Checkpoint(problem: "heat", step: step, time: Double(step) * model.dt, nx: c.grid.nx, ny: c.grid.ny,
+                                    inputJSON: plan.input, outputPath: plan.outputPath, stateFields: ["u"])
+        checkpoint.series = diagnostics.series
+        let snapshots = output?.snapshots ?? []
+        checkpoint.snapshotSteps = snapshots.map { Int64($0.step) }
+        checkpoint.snapshotTimes = snapshots.map(\.time)
+        try CheckpointFile.write(checkpoint, fields: [("u", u)], block: model.block, path: plan.path, context: context,
+                                 communicator: communicator)
+    }
+
+    /// Reads u and the diagnostics so far from the checkpoint at `path`
+    /// (collective; after `initialize`, which set the halos). Returns it.
+    func restore(from path: String) throws -> Checkpoint {
+        timer.start(Phase.setup.rawValue)
+        let checkpoint = try Checkpoint.load(path, into: [("u", u)], block: model.block, context: context,
+                                             communicator: communicator)
+        diagnostics = try communicator.collectively { try HeatDiagnostics(series: checkpoint.series, path: path) }
+        return checkpoint
+    }
+
+    /// The step of the last checkpoint this run wrote.
+    private(set) var lastCheckpoint: Int?
+
+    /// The second field, free before the time loop: a buffer of the block's
+    /// shape (for copying the earlier snapshots of a restarted run).
+    var scratchField: Field { v }
 
     // MARK: The run
 
-    /// Runs every step; `progress` is called after each diagnostics step.
-    /// Steps go in blocks of up to `stepsPerExchange`, cut short where a
-    /// diagnostics step or a snapshot falls.
-    func run(progress: (Int, Double) -> Void) throws {
+    /// Runs from `start` (0, or a checkpoint's step) to the last step;
+    /// `progress` is called after each diagnostics step. Steps go in blocks of
+    /// up to `stepsPerExchange`, cut short where a diagnostics step, a
+    /// snapshot or a checkpoint falls. Between blocks the ranks agree on stop
+    /// signals; a stop writes a checkpoint (unless one was just written).
+    func run(from start: Int, checkpoints plan: CheckpointPlan, progress: (Int, Double) -> Void) throws -> RunEnding {
         let c = model.configuration
         let steps = c.steps
         let every = c.output.fields ? c.output.every : 0
         let diagnosticsEvery = c.output.diagnosticsEvery
         let began = wallSeconds()
-        try diagnose(step: 0, time: 0)
-        if c.output.fields && (every > 0 || steps == 0) { try writeSnapshot(step: 0, time: 0) }
-        progress(0, 0)
-        var step = 0
+        defer {
+            timer.stop()
+            timer[Phase.total.name] = wallSeconds() - began
+        }
+        if start == 0 {
+            try diagnose(step: 0, time: 0)
+            if c.output.fields && (every > 0 || steps == 0) { try writeSnapshot(step: 0, time: 0) }
+        }
+        progress(start, 0)
+        var lastFinite = start
+        lastCheckpoint = nil
+        var poll = StopPoll(startStep: start)
+        var step = start
         while step < steps {
             var next = min(steps, step + stepsPerExchange)
-            for period in [diagnosticsEvery, every] where period > 0 {
+            for period in [diagnosticsEvery, every, plan.every] where period > 0 {
                 next = min(next, (step / period + 1) * period)
             }
             try advance(steps: next - step)
             step = next
+            FaultInjection.currentStep = step
+            if FaultInjection.fires(.nan) { u.origin[0] = .nan }
             let time = Double(step) * model.dt
             if step == steps || (diagnosticsEvery > 0 && step % diagnosticsEvery == 0) {
                 try diagnose(step: step, time: time)
                 progress(step, wallSeconds() - began)
+                // Every rank holds the same reduced values: no agreement needed.
+                guard diagnostics.lastIsFinite else { return .diverged(step: step, lastFinite: lastFinite) }
+                lastFinite = step
             }
             if c.output.fields && (step == steps || (every > 0 && step % every == 0)) {
                 try writeSnapshot(step: step, time: time)
             }
+            let signal = step < steps ? try poll.check(step: step, communicator: communicator) : nil
+            if plan.isDue(after: step) || signal != nil {
+                do { try writeCheckpoint(step: step, plan: plan) } catch is CheckpointFile.NonFiniteState {
+                    return .diverged(step: step, lastFinite: lastFinite)
+                }
+                lastCheckpoint = step
+            }
+            if let signal { return .stopped(signal: signal, step: step) }
         }
-        timer.stop()
-        timer[Phase.total.name] = wallSeconds() - began
+        return .completed
     }
 }

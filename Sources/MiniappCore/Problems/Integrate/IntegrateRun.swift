@@ -46,8 +46,11 @@ struct IntegrateRun {
         let threadSeconds = PerThread(count: context.threads, initial: 0.0)
         var outcomes: [Outcome] = []
         let began = wallSeconds()
+        var poll = StopPoll(startStep: 0)
+        var integrations = 0
+        var stopSignal: Int32? = nil
         do {
-            for f in c.integrands {
+            integrands: for f in c.integrands {
                 var value = 0.0, compute: [Double] = [], reduction: [Double] = []
                 for _ in 0..<c.repeats {
                     timer.start(1)
@@ -71,6 +74,12 @@ struct IntegrateRun {
                     let t2 = wallSeconds()
                     compute.append(t1 - t0)
                     reduction.append(t2 - t1)
+                    integrations += 1
+                    // No state worth a checkpoint: a stop signal just ends the run.
+                    if let signal = try poll.check(step: integrations, communicator: comm) {
+                        stopSignal = signal
+                        break integrands
+                    }
                 }
                 let outcome = Outcome(integrand: f, value: value, computeSeconds: compute, reductionSeconds: reduction)
                 outcomes.append(outcome)
@@ -79,10 +88,15 @@ struct IntegrateRun {
                              + "reduction \(Format.duration(median(reduction))) (medians over \(c.repeats))")
             }
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
         timer.stop()
-        timer[ "total"] = wallSeconds() - began
+        timer["total"] = wallSeconds() - began
+        if let stopSignal {
+            output.abandon()
+            throw MiniappFailure(.stopped, "stopped by \(StopSignals.name(stopSignal)); the integration benchmark has "
+                                 + "no checkpoint: nothing was written, run it again")
+        }
         do {
             let ioStart = wallSeconds()
             try output.writeStrings("results/integrand", values: outcomes.map(\.integrand.rawValue))
@@ -97,7 +111,7 @@ struct IntegrateRun {
             try output.finish(xdmf: nil)
             timer["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
         console.info("")
         var metrics: [String: Double] = ["loop_seconds": try comm.allreduce(timer["total"], op: .max)]

@@ -8,136 +8,109 @@ struct TealeafRun {
     let configuration: TealeafConfiguration
     let context: RunContext
     let threadSource: String
+    /// Set when the run continues from a checkpoint.
+    var restart: RestartPlan? = nil
 
     private var console: Console { context.console }
-
-    /// Per-step solver record (/diagnostics) and field summaries (/summary).
-    struct Records {
-        var step: [Int64] = [], time: [Double] = [], iterations: [Int64] = [], innerIterations: [Int64] = []
-        var residual: [Double] = [], trueResidual: [Double] = [], converged: [Int64] = [], solveSeconds: [Double] = []
-        var summaryStep: [Int64] = [], summaryTime: [Double] = []
-        var volume: [Double] = [], mass: [Double] = [], density: [Double] = [], energy: [Double] = [], temperature: [Double] = []
-
-        mutating func add(_ s: TealeafSolver.Summary, step: Int, time: Double) {
-            summaryStep.append(Int64(step)); summaryTime.append(time)
-            volume.append(s.volume); mass.append(s.mass); density.append(s.density)
-            energy.append(s.internalEnergy); temperature.append(s.temperature)
-        }
-    }
 
     func execute() throws -> RunSummary {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
+        let plan = CheckpointPlan(c.output.checkpoint, outputPath: c.output.path, input: c.effectiveJSON)
+        let checkpointPath = plan.path
         let setup = try GridSetup(context: context, nx: c.grid.xCells, ny: c.grid.yCells,
-                                  requestedDims: c.decomposition.dims, periods: [false, false], outputPath: c.output.path)
+                                  requestedDims: c.decomposition.dims, periods: [false, false], outputPath: c.output.path,
+                                  checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
         let comm = setup.communicator
         let halo = c.solver.haloDepth
         try comm.collectively {
             let smallest = min(setup.decomposition.blockSizeRange.x.lowerBound, setup.decomposition.blockSizeRange.y.lowerBound)
             if smallest < halo {
-                throw MiniappFailure(.dataError, "\(context.options.inputPath): halo_depth \(halo) needs at least \(halo) "
+                throw MiniappFailure(.dataError, "\(context.options.inputName): halo_depth \(halo) needs at least \(halo) "
                                      + "cells per rank along each axis, but some blocks here are \(setup.blocksLine) cells")
             }
         }
+        try MemoryCheck.require(arrays: TealeafSolver.fieldCount(c.solver), halo: halo, setup: setup, context: context)
         let model = TealeafModel(c, block: setup.block, halo: halo, coords: setup.topology.coords, dims: setup.topology.dims)
-        printSetup(setup: setup, model: model)
+        printSetup(setup: setup, model: model, checkpoints: plan)
         RunReport.warnAboutAffinity(context)
 
+        // Memory first, then the restart, then the output: a failure in
+        // either leaves no file behind.
+        let solver = try comm.collectively { try TealeafSolver(model: model, context: context, topology: setup.topology) }
+        solver.initialize()
+        var records = TealeafRecords()
+        var restored: Checkpoint? = nil
+        if let restart {
+            let checkpoint = try solver.restore(from: restart.path, communicator: comm)
+            records = try comm.collectively { try TealeafRecords(series: checkpoint.series, path: restart.path) }
+            console.info("restart from '\(restart.path)': step \(checkpoint.step), time \(Format.general(checkpoint.time, 8)), "
+                         + "written by \(checkpoint.writtenBy)")
+            restored = checkpoint
+        }
         let output = try comm.collectively {
             try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.xCells, ny: c.grid.yCells,
                            snapshotFields: ["u"], groups: ["summary"])
         }
-        var records = Records()
-        let solver: TealeafSolver
         do {
-            solver = try TealeafSolver(model: model, context: context, topology: setup.topology)
-            solver.initialize()
-            solver.prepareStep()   // u = energy * density: the state at step 0
-            try output.writeStaticField("density", origin: solver.density.origin, halo: halo, stride: solver.u.stride,
-                                        storedRows: solver.u.rows, offset: setup.block.offset, size: setup.block.size)
+            try output.writeStaticField("fields/density", solver.density, block: setup.block)
+            if let restart, let restored,
+               let warning = try output.carryOverSnapshots(from: restart.previousOutput, steps: restored.snapshotSteps,
+                                                           times: restored.snapshotTimes, scratch: [solver.r], block: setup.block) {
+                console.warning(warning)
+            }
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
         setupTimer.stop()
 
-        var step = 0, time = 0.0
-        var lastPrinted = -Double.infinity
+        let ending: RunEnding
+        var lastCheckpoint = restart?.path == checkpointPath ? restart?.step : nil
         let began = wallSeconds()
         do {
-            let initial = try solver.fieldSummary()
-            records.add(initial, step: 0, time: 0)
-            printSummary(initial, step: 0, time: 0)
-            if c.output.every > 0 { try writeSnapshot(output, solver: solver, model: model, step: 0, time: 0) }
-            while true {
-                step += 1
-                solver.prepareStep()
-                let solveBegan = wallSeconds()
-                let result = try solver.solve(firstStep: step == 1)
-                let solveSeconds = wallSeconds() - solveBegan
-                solver.finishStep()
-                time += c.initialTimestep
-                let trueNorm = try solver.trueResidualNorm()
-                records.step.append(Int64(step)); records.time.append(time)
-                records.iterations.append(Int64(result.iterations)); records.innerIterations.append(Int64(result.innerIterations))
-                records.residual.append(result.residual)
-                records.trueResidual.append(result.initialNorm > 0 ? trueNorm / result.initialNorm : 0)
-                records.converged.append(result.converged ? 1 : 0)
-                records.solveSeconds.append(solveSeconds)
-
-                let last = time + 1e-16 > c.endTime || step >= (c.endStep ?? Int.max)
-                let elapsed = wallSeconds() - began
-                if console.verbosity >= .verbose || last || step == 1 || elapsed - lastPrinted >= 1 {
-                    lastPrinted = elapsed
-                    console.info("step \(Format.padLeft(String(step), 6))  time \(Format.sci(time, 4))  "
-                                 + "\(c.solver.method.rawValue) \(Format.padLeft(String(result.iterations), 5)) its"
-                                 + (result.innerIterations > 0 ? " (+\(result.innerIterations) inner)" : "")
-                                 + "  residual \(Format.sci(result.residual, 2))"
-                                 + (result.converged ? "" : "  NOT CONVERGED in \(c.solver.maxIters) iterations"))
-                }
-                if (c.output.summaryEvery > 0 && step % c.output.summaryEvery == 0) || last {
-                    let summary = try solver.fieldSummary()
-                    records.add(summary, step: step, time: time)
-                    printSummary(summary, step: step, time: time)
-                }
-                if last || (c.output.every > 0 && step % c.output.every == 0) {
-                    try writeSnapshot(output, solver: solver, model: model, step: step, time: time)
-                }
-                if last { break }
-            }
+            ending = try timeLoop(solver: solver, output: output, model: model, communicator: comm, records: &records,
+                                  plan: plan, lastCheckpoint: &lastCheckpoint)
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
         }
         solver.timer.stop()
         var phases = solver.timer
         phases["total"] = wallSeconds() - began
         phases["setup"] += setupTimer.seconds[0]
 
+        let steps = records.step.count - (restored?.series["diagnostics/step"]?.count ?? 0)
         let unconverged = records.converged.filter { $0 == 0 }.count
         if unconverged > 0 {
-            console.warning("\(unconverged) of \(step) solves did not reach tl_eps \(c.solver.eps) within \(c.solver.maxIters) iterations")
+            console.warning("\(unconverged) of \(records.step.count) solves did not reach tl_eps \(c.solver.eps) within "
+                            + "\(c.solver.maxIters) iterations")
         }
-        let check = referenceCheck(temperature: records.temperature.last!)
+        let check = ending == .completed ? referenceCheck(temperature: records.temperature.last!) : nil
         let sidecar: String?
         do {
             let ioStart = wallSeconds()
-            try writeResults(output, records: records, phases: phases, setup: setup, model: model, solver: solver, check: check)
+            try writeResults(output, records: records, phases: phases, setup: setup, model: model, solver: solver,
+                             check: check, ending: ending)
             sidecar = try output.finish(xdmf: XDMFDescription(
                 h5Path: c.output.path, nx: c.grid.xCells, ny: c.grid.yCells,
                 origin: (c.grid.xmin + model.dx / 2, c.grid.ymin + model.dy / 2), spacing: (model.dx, model.dy),
                 snapshotFields: ["u"], staticFields: ["density"]))
             phases["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error, rank: comm.rank, removing: output.temporaryPath)
+            Miniapp.abort(error)
+        }
+        if let failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
+                                        outputPath: c.output.path) {
+            throw failure
         }
 
-        let totalIterations = records.iterations.reduce(0, +)
+        let totalIterations = records.iterations.suffix(steps).reduce(0, +)
         console.info("")
-        console.info("Done: \(step) steps, \(totalIterations) iterations in \(Format.duration(phases["total"])) "
+        console.info("Done: \(steps) steps, \(totalIterations) iterations in \(Format.duration(phases["total"])) "
                      + "(\(Format.duration(phases["total"] / Double(max(1, Int(totalIterations))))) per iteration)")
         if let check { console.info("  " + check.line) }
         let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
-            "steps": Double(step), "total_iterations": Double(totalIterations),
+            "steps": Double(steps), "total_iterations": Double(totalIterations),
             "loop_seconds": try comm.allreduce(phases["total"], op: .max),
             "temperature": records.temperature.last!,
         ])
@@ -146,11 +119,87 @@ struct TealeafRun {
         return summary
     }
 
+    /// The time loop, from step 0 or the restart's step: one implicit solve
+    /// per step, records, summaries, snapshots and checkpoints at their
+    /// steps; between steps, the ranks agree on stop signals.
+    private func timeLoop(solver: TealeafSolver, output: ResultFile, model: TealeafModel, communicator: Communicator,
+                          records: inout TealeafRecords, plan: CheckpointPlan, lastCheckpoint: inout Int?) throws -> RunEnding {
+        let c = configuration
+        var step = restart?.step ?? 0, time = restart?.time ?? 0
+        var lastFinite = step
+        var lastPrinted = -Double.infinity
+        let began = wallSeconds()
+        if restart == nil {
+            solver.prepareStep()   // u = energy * density: the state at step 0
+            let initial = try solver.fieldSummary()
+            records.add(initial, step: 0, time: 0)
+            printSummary(initial, step: 0, time: 0)
+            if c.output.every > 0 { try writeSnapshot(output, solver: solver, model: model, step: 0, time: 0) }
+        }
+        var poll = StopPoll(startStep: step)
+        FaultInjection.currentStep = step
+        while true {
+            if FaultInjection.fires(.nan) { solver.energy.origin[0] = .nan }   // into the state the next solve starts from
+            step += 1
+            solver.prepareStep()
+            let solveBegan = wallSeconds()
+            let result = try solver.solve(firstStep: step == 1)
+            let solveSeconds = wallSeconds() - solveBegan
+            solver.finishStep()
+            time += c.initialTimestep
+            FaultInjection.currentStep = step
+            records.add(result, step: step, time: time, trueResidual: try solver.trueResidualNorm(), seconds: solveSeconds)
+            // The residual is reduced over all ranks: every rank sees the same NaN.
+            guard result.residual.isFinite else { return .diverged(step: step, lastFinite: lastFinite) }
+
+            let last = time + 1e-16 > c.endTime || step >= (c.endStep ?? Int.max)
+            let elapsed = wallSeconds() - began
+            if console.verbosity >= .verbose || last || step == (restart?.step ?? 0) + 1 || elapsed - lastPrinted >= 1 {
+                lastPrinted = elapsed
+                console.info("step \(Format.padLeft(String(step), 6))  time \(Format.sci(time, 4))  "
+                             + "\(c.solver.method.rawValue) \(Format.padLeft(String(result.iterations), 5)) its"
+                             + (result.innerIterations > 0 ? " (+\(result.innerIterations) inner)" : "")
+                             + "  residual \(Format.sci(result.residual, 2))"
+                             + (result.converged ? "" : "  NOT CONVERGED in \(c.solver.maxIters) iterations"))
+            }
+            if (c.output.summaryEvery > 0 && step % c.output.summaryEvery == 0) || last {
+                let summary = try solver.fieldSummary()
+                records.add(summary, step: step, time: time)
+                printSummary(summary, step: step, time: time)
+                guard summary.temperature.isFinite && summary.internalEnergy.isFinite else {
+                    return .diverged(step: step, lastFinite: lastFinite)
+                }
+            }
+            lastFinite = step
+            if last || (c.output.every > 0 && step % c.output.every == 0) {
+                try writeSnapshot(output, solver: solver, model: model, step: step, time: time)
+            }
+            let signal = last ? nil : try poll.check(step: step, communicator: communicator)
+            if plan.isDue(after: step) || signal != nil {
+                solver.timer.start(TealeafSolver.Phase.checkpoint.rawValue)
+                var checkpoint = Checkpoint(problem: "tealeaf", step: step, time: time, nx: c.grid.xCells, ny: c.grid.yCells,
+                                            inputJSON: plan.input, outputPath: plan.outputPath,
+                                            stateFields: solver.stateFields.map(\.name))
+                checkpoint.series = records.series
+                checkpoint.snapshotSteps = output.snapshots.map { Int64($0.step) }
+                checkpoint.snapshotTimes = output.snapshots.map(\.time)
+                checkpoint.scalars = solver.stateScalars
+                do {
+                    try CheckpointFile.write(checkpoint, fields: solver.stateFields, block: model.block, path: plan.path,
+                                             context: context, communicator: communicator)
+                } catch is CheckpointFile.NonFiniteState {
+                    return .diverged(step: step, lastFinite: lastFinite)
+                }
+                lastCheckpoint = step
+            }
+            if last { return .completed }
+            if let signal { return .stopped(signal: signal, step: step) }
+        }
+    }
+
     private func writeSnapshot(_ output: ResultFile, solver: TealeafSolver, model: TealeafModel, step: Int, time: Double) throws {
         solver.timer.start(TealeafSolver.Phase.io.rawValue)
-        try output.writeSnapshot(fields: [("u", UnsafePointer(solver.u.origin))], halo: model.halo, stride: solver.u.stride,
-                                 storedRows: solver.u.rows, offset: model.block.offset, size: model.block.size,
-                                 step: step, time: time)
+        try output.writeSnapshot(fields: [("u", solver.u)], block: model.block, step: step, time: time)
     }
 
     // MARK: The published value
@@ -176,20 +225,13 @@ struct TealeafRun {
 
     // MARK: Output
 
-    private func writeResults(_ output: ResultFile, records r: Records, phases: PhaseTimer, setup: GridSetup,
-                              model: TealeafModel, solver: TealeafSolver, check: ReferenceCheck?) throws {
-        try output.appendSeries("diagnostics/step", values: r.step, at: 0)
-        try output.appendSeries("diagnostics/iterations", values: r.iterations, at: 0)
-        try output.appendSeries("diagnostics/inner_iterations", values: r.innerIterations, at: 0)
-        try output.appendSeries("diagnostics/converged", values: r.converged, at: 0)
-        for (name, values) in [("time", r.time), ("residual", r.residual), ("true_residual", r.trueResidual),
-                               ("solve_seconds", r.solveSeconds)] {
-            try output.appendSeries("diagnostics/\(name)", values: values, at: 0)
-        }
-        try output.appendSeries("summary/step", values: r.summaryStep, at: 0)
-        for (name, values) in [("time", r.summaryTime), ("volume", r.volume), ("mass", r.mass), ("density", r.density),
-                               ("energy", r.energy), ("temperature", r.temperature)] {
-            try output.appendSeries("summary/\(name)", values: values, at: 0)
+    private func writeResults(_ output: ResultFile, records r: TealeafRecords, phases: PhaseTimer, setup: GridSetup,
+                              model: TealeafModel, solver: TealeafSolver, check: ReferenceCheck?, ending: RunEnding) throws {
+        for (name, series) in r.series.sorted(by: { $0.key < $1.key }) {
+            switch series {
+            case .ints(let values): try output.appendSeries(name, values: values, at: 0)
+            case .doubles(let values): try output.appendSeries(name, values: values, at: 0)
+            }
         }
         let c = configuration
         var extra: [String: AttributeValue] = [
@@ -202,6 +244,11 @@ struct TealeafRun {
             "field_summary_temperature": .double(r.temperature.last!),
         ]
         if let (lo, hi) = solver.eigenvalues { extra["eigenvalue_estimates"] = .doubles([lo, hi]) }
+        extra.merge(ending.attributes) { _, new in new }
+        if let restart {
+            extra["restarted_from"] = .string(restart.path)
+            extra["restart_step"] = .int(restart.step)
+        }
         if let check {
             extra["test_problem"] = .int(check.problem)
             extra["published_temperature"] = .double(check.published)
@@ -214,7 +261,7 @@ struct TealeafRun {
 
     // MARK: Console
 
-    private func printSetup(setup: GridSetup, model: TealeafModel) {
+    private func printSetup(setup: GridSetup, model: TealeafModel, checkpoints: CheckpointPlan) {
         let c = configuration
         console.info("miniapp \(miniappVersion): TeaLeaf heat conduction, implicit (backward Euler), 5-point operator")
         console.info("  mesh        \(c.grid.xCells) x \(c.grid.yCells) = \(Format.grouped(c.grid.xCells * c.grid.yCells)) cells on "
@@ -231,6 +278,7 @@ struct TealeafRun {
         console.info("  output      \(c.output.path): "
                      + (c.output.every > 0 ? "temperature every \(c.output.every) steps" : "final temperature")
                      + (c.output.summaryEvery > 0 ? ", field summary every \(c.output.summaryEvery) steps" : ""))
+        console.info("  checkpoint  \(checkpoints)")
         console.info("")
     }
 

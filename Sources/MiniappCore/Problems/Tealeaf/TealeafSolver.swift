@@ -15,9 +15,9 @@ import ThreadPool
 /// exchange with the interior.
 final class TealeafSolver {
     enum Phase: Int, CaseIterable {
-        case setup, halo, stencil, reduction, preconditioner, update, summary, io, total
+        case setup, halo, stencil, reduction, preconditioner, update, summary, io, checkpoint, total
         var name: String {
-            ["setup", "halo", "stencil", "reduction", "preconditioner", "update", "summary", "io", "total"][rawValue]
+            ["setup", "halo", "stencil", "reduction", "preconditioner", "update", "summary", "io", "checkpoint", "total"][rawValue]
         }
     }
 
@@ -54,21 +54,26 @@ final class TealeafSolver {
     /// Eigenvalue estimates, made once (first solve) and kept, as TeaLeaf does.
     private(set) var eigenvalues: (min: Double, max: Double)? = nil
 
+    /// Grid-sized arrays the solver holds (for the memory check).
+    static func fieldCount(_ solver: TealeafConfiguration.Solver) -> Int {
+        12 + (solver.preconditioner == .jacDiag ? 1 : 0) + (solver.method == .ppcg ? 4 : 0)
+    }
+
     init(model: TealeafModel, context: RunContext, topology: CartesianTopology) throws {
         self.model = model
         self.context = context
         configuration = model.configuration
         let (nx, ny, h) = (model.block.nx, model.block.ny, model.halo)
-        func field() -> Field { Field(nx: nx, ny: ny, halo: h) }
-        density = field(); energy = field(); u = field(); u0 = field(); r = field(); p = field()
-        w = field(); z = field(); s = field(); kx = field(); ky = field(); di = field()
+        func field() throws -> Field { try Field(nx: nx, ny: ny, halo: h) }
+        density = try field(); energy = try field(); u = try field(); u0 = try field(); r = try field(); p = try field()
+        w = try field(); z = try field(); s = try field(); kx = try field(); ky = try field(); di = try field()
         let solver = configuration.solver
-        mi = solver.preconditioner == .jacDiag ? field() : nil
+        mi = solver.preconditioner == .jacDiag ? try field() : nil
         let polynomial = solver.method == .ppcg
-        sd = polynomial ? field() : nil
-        rtemp = polynomial ? field() : nil
-        utemp = polynomial ? field() : nil
-        rstore = polynomial ? field() : nil
+        sd = polynomial ? try field() : nil
+        rtemp = polynomial ? try field() : nil
+        utemp = polynomial ? try field() : nil
+        rstore = polynomial ? try field() : nil
         stride = u.stride
         operatorA = TeaOperator(kx: UnsafePointer(kx.origin), ky: UnsafePointer(ky.origin), di: UnsafePointer(di.origin),
                                 stride: stride, rx: model.rx, ry: model.ry)
@@ -230,6 +235,7 @@ final class TealeafSolver {
         var result = Result()
         result.initialNorm = initial
         if initial == 0 { result.converged = true; return result }
+        if !initial.isFinite { result.residual = initial; return result }   // reported by the time loop
         parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
             teaCopy(zp, into: dir, stride: st, rows: rows, columns: columns)
             teaCopy(UnsafePointer(wv), into: ap, stride: st, rows: rows, columns: columns)
@@ -272,6 +278,7 @@ final class TealeafSolver {
             betas.append(betaNew)
             error = rr.squareRoot()
             if error < solver.eps * initial { result.converged = true; break }
+            if !error.isFinite { break }   // NaN or infinity: the time loop reports it
             alpha = gammaNew / (wz - betaNew * gammaNew / alpha)
             gamma = gammaNew
             nextBeta = betaNew
@@ -342,6 +349,7 @@ final class TealeafSolver {
         error = error.squareRoot()
         while result.iterations < solver.maxIters {
             if error < solver.eps * initial { result.converged = true; break }
+            if !error.isFinite { break }   // NaN or infinity: the time loop reports it
             k += 1
             try step(alpha: coefficients.alphas[min(k, coefficients.alphas.count) - 1],
                      beta: coefficients.betas[min(k, coefficients.betas.count) - 1])
@@ -408,6 +416,7 @@ final class TealeafSolver {
             let (rrn, rr, _) = try reduce()
             error = rr.squareRoot()
             if error < solver.eps * initial { result.converged = true; break }
+            if !error.isFinite { break }   // NaN or infinity: the time loop reports it
             let beta = rrn / rz
             parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
                 for j in rows {
@@ -480,6 +489,7 @@ final class TealeafSolver {
             if result.iterations == 1 { initial = error; result.initialNorm = error }
             swap(&current, &next)
             if initial == 0 || error < solver.eps * initial { result.converged = true; break }
+            if !error.isFinite { break }   // NaN or infinity: the time loop reports it
         }
         if current !== u {
             let (rows, columns) = owned
@@ -491,6 +501,28 @@ final class TealeafSolver {
         }
         result.residual = initial > 0 ? error / initial : 0
         return result
+    }
+
+    // MARK: Checkpoint and restart
+
+    /// The state between two steps: the energy (density and the coefficients
+    /// follow from the input) and the eigenvalue estimates, once made.
+    var stateFields: [(name: String, field: Field)] { [("energy", energy)] }
+
+    var stateScalars: [String: Double] {
+        guard let (lo, hi) = eigenvalues else { return [:] }
+        return ["eigenvalue_min": lo, "eigenvalue_max": hi]
+    }
+
+    /// Reads the energy and the eigenvalue estimates of a checkpoint
+    /// (collective; after `initialize`). Returns the checkpoint.
+    func restore(from path: String, communicator: Communicator) throws -> Checkpoint {
+        let checkpoint = try Checkpoint.load(path, into: stateFields, block: model.block, context: context,
+                                             communicator: communicator)
+        if let lo = checkpoint.scalars["eigenvalue_min"], let hi = checkpoint.scalars["eigenvalue_max"] {
+            eigenvalues = (lo, hi)
+        }
+        return checkpoint
     }
 
     // MARK: Field summary

@@ -1,0 +1,68 @@
+/// Command-line options that override input keys.
+extension ProblemInput {
+    /// The input with --steps, --output, --dims and --checkpoint-every applied.
+    func applying(_ options: RunOptions) throws -> ProblemInput {
+        switch self {
+        case .heat(var c):
+            if let steps = options.steps { c.steps = steps }
+            if let path = options.outputPath { c.output.path = path }
+            if let dims = options.dims { c.decomposition.dims = dims }
+            if let every = options.checkpointEvery { c.output.checkpoint.every = every }
+            return .heat(c)
+        case .tealeaf(var c):
+            if let steps = options.steps { c.endStep = steps; c.endTime = .greatestFiniteMagnitude }
+            if let path = options.outputPath { c.output.path = path }
+            if let dims = options.dims { c.decomposition.dims = dims }
+            if let every = options.checkpointEvery { c.output.checkpoint.every = every }
+            return .tealeaf(c)
+        case .integrate(var c):
+            if let path = options.outputPath { c.path = path }
+            if let dims = options.dims { c.decomposition.dims = dims }
+            if options.checkpointEvery != nil || options.restartPath != nil {
+                throw MiniappFailure(.usage, "problem \"integrate\" has no time steps: nothing to checkpoint or restart")
+            }
+            if options.steps != nil {
+                throw MiniappFailure(.usage, "--steps: problem \"integrate\" has no time steps (its input has \"repeat\")")
+            }
+            return .integrate(c)
+        }
+    }
+
+    var problemName: String {
+        switch self {
+        case .heat: "heat"
+        case .tealeaf: "tealeaf"
+        case .integrate: "integrate"
+        }
+    }
+
+    var outputPath: String {
+        switch self {
+        case .heat(let c): c.output.path
+        case .tealeaf(let c): c.output.path
+        case .integrate(let c): c.path
+        }
+    }
+
+    /// The keys that decide the solution step by step: a restart must keep
+    /// them, or it would not continue the same run. Output, decomposition,
+    /// scheme, halo depth and the number of steps may change.
+    var trajectoryJSON: JSONNode {
+        switch self {
+        case .heat(let c):
+            let all = c.effectiveJSON
+            return .object(["problem", "grid", "boundary", "physics", "initial"].map { ($0, all[$0]!) }
+                           + [("time.dt (in effect)", .double(c.dt))])
+        case .tealeaf(let c):
+            let all = c.effectiveJSON
+            var solver = all["solver"]!
+            if case .object(let members) = solver.value {
+                solver = JSONNode(.object(members.filter { $0.key != "halo_depth" }))
+            }
+            return .object(["problem", "grid", "states"].map { ($0, all[$0]!) }
+                           + [("time.initial_timestep", .double(c.initialTimestep)), ("solver", solver)])
+        case .integrate(let c):
+            return c.effectiveJSON
+        }
+    }
+}
