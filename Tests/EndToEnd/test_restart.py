@@ -77,6 +77,7 @@ def test_restart_chain_4x1_2x2_3x1_is_bitwise_identical(tmp_path):
     with h5py.File(tmp_path / "heat.h5") as f:
         assert list(f["fields/step"][:]) == [0, 20, 40, 60, 80, 100, 120]
         assert f.attrs["restart_step"] == 80 and f.attrs["ending"] == b"completed"
+        assert f.attrs["steps_this_run"] == 40 and f["timings/phases"].shape[0] == 3
         assert f.attrs["ranks"] == 3
     # The sidecar lists every snapshot, the carried-over ones included.
     assert (tmp_path / "heat.xmf").read_text().count("<Grid Name=\"step") == 7
@@ -145,6 +146,9 @@ def test_signal_to_mpirun_checkpoints_and_the_restart_ends_identical(tmp_path, s
         assert f.attrs["stopped_by"] == sent.encode()
         assert f["diagnostics/step"][-1] <= stopped_at
     assert not list(tmp_path.glob("*.incomplete"))
+    shown = subprocess.run([str(REPO / "tools/miniapp-report"), "show", str(tmp_path / "long.h5")], capture_output=True,
+                           text=True)
+    assert f"stopped by {sent} after step {stopped_at}" in shown.stdout, shown.stdout + shown.stderr
 
     restarted = mpirun(tmp_path, 2, 1, ["--restart", "long.chk.h5"])
     assert restarted.returncode == 0, restarted.stderr

@@ -76,12 +76,14 @@ def load(path):
         problem = text(a["problem"])
         phase_names = [text(n) for n in f["timings/phase_names"][:]]
         phases = f["timings/phases"][:]
-        steps = int(a.get("steps", 1))
+        # A restarted or stopped run's timings cover the steps it ran itself.
+        steps = int(a.get("steps_this_run", a.get("steps", 1)))
         loop = float(a.get("loop_seconds", phases[:, phase_names.index("total")].max() if "total" in phase_names else 0))
         nx, ny = int(a["nx"]), int(a["ny"])
         config = json.loads(text(a["input_json"]))
         if problem == "tealeaf":
-            work, unit = float(nx) * ny * float(a.get("total_iterations", 0)), "Mcell-iterations/s"
+            iterations = a.get("iterations_this_run", a.get("total_iterations", 0))
+            work, unit = float(nx) * ny * float(iterations), "Mcell-iterations/s"
         elif problem == "integrate":
             work, unit = float(nx) * ny * float(a.get("repeat", 1)) * len(config.get("integrands", [1])), "Mpoints/s"
             steps = int(a.get("repeat", 1))

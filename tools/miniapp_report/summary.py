@@ -19,7 +19,15 @@ def describe(run):
              f"  MPI: {text(a.get('mpi_library', '?')).split(',')[0]}, {text(a.get('mpi_thread_level', '?'))}; "
              f"HDF5 {text(a.get('hdf5_version', '?'))}",
              f"  loop {run.loop_seconds:.4g} s for {run.steps} steps: {run.time_per_step:.4g} s per step, "
-             f"{run.rate:.1f} {run.work_unit}", "", "input:"]
+             f"{run.rate:.1f} {run.work_unit}"]
+    ending = text(a.get("ending", "completed"))
+    if ending == "stopped":
+        lines.append(f"  stopped by {text(a['stopped_by'])} after step {a['stopped_at_step']} (a checkpoint holds the state)")
+    elif ending == "diverged":
+        lines.append(f"  diverged: not finite after step {a['diverged_at_step']}, finite after step {a['last_finite_step']}")
+    if "restarted_from" in a:
+        lines.append(f"  restarted from {text(a['restarted_from'])} at step {a['restart_step']}")
+    lines += ["", "input:"]
     lines += ["  " + line for line in json.dumps(run.config, indent=2).splitlines()]
     d = run.decomposition
     hosts = [text(h) for h in d.get("hostnames", [""] * run.ranks)]

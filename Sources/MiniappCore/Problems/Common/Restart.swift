@@ -12,6 +12,11 @@ struct RestartPlan {
     /// file takes over its snapshots up to the checkpoint.
     let previousOutput: String
 
+    /// Root attributes of the results file of a restarted run.
+    var attributes: [String: AttributeValue] {
+        ["restarted_from": .string(path), "restart_step": .int(step)]
+    }
+
     /// Reads the input of a restart (collective): the checkpoint's own
     /// input, or `inputPath` when given, which must describe the same problem
     /// (README, "Checkpoint and restart"). Rank 0 checks the checkpoint first.

@@ -137,11 +137,8 @@ struct HeatRun {
         case .stopped(_, let step), .diverged(let step, _): step
         }
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(last - first)
-        var extra = ending.attributes
-        if let restart {
-            extra["restarted_from"] = .string(restart.path)
-            extra["restart_step"] = .int(restart.step)
-        }
+        var extra = ending.attributes.merging(restart?.attributes ?? [:]) { _, new in new }
+        extra["steps_this_run"] = .int(last - first)
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
                                   threadSeconds: simulation.threadSeconds.values, problem: "heat",
                                   effectiveInput: c.effectiveJSON, extra: extra.merging([

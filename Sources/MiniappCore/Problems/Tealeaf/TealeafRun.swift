@@ -79,7 +79,8 @@ struct TealeafRun {
         phases["total"] = wallSeconds() - began
         phases["setup"] += setupTimer.seconds[0]
 
-        let steps = records.step.count - (restored?.series["diagnostics/step"]?.count ?? 0)
+        let restoredSteps = restored?.series["diagnostics/step"]?.count ?? 0
+        let steps = records.step.count - restoredSteps
         let unconverged = records.converged.filter { $0 == 0 }.count
         if unconverged > 0 {
             console.warning("\(unconverged) of \(records.step.count) solves did not reach tl_eps \(c.solver.eps) within "
@@ -90,7 +91,7 @@ struct TealeafRun {
         do {
             let ioStart = wallSeconds()
             try writeResults(output, records: records, phases: phases, setup: setup, model: model, solver: solver,
-                             check: check, ending: ending)
+                             check: check, ending: ending, restoredSteps: restoredSteps)
             sidecar = try output.finish(xdmf: XDMFDescription(
                 h5Path: c.output.path, nx: c.grid.xCells, ny: c.grid.yCells,
                 origin: (c.grid.xmin + model.dx / 2, c.grid.ymin + model.dy / 2), spacing: (model.dx, model.dy),
@@ -226,7 +227,8 @@ struct TealeafRun {
     // MARK: Output
 
     private func writeResults(_ output: ResultFile, records r: TealeafRecords, phases: PhaseTimer, setup: GridSetup,
-                              model: TealeafModel, solver: TealeafSolver, check: ReferenceCheck?, ending: RunEnding) throws {
+                              model: TealeafModel, solver: TealeafSolver, check: ReferenceCheck?, ending: RunEnding,
+                              restoredSteps: Int) throws {
         for (name, series) in r.series.sorted(by: { $0.key < $1.key }) {
             switch series {
             case .ints(let values): try output.appendSeries(name, values: values, at: 0)
@@ -245,10 +247,11 @@ struct TealeafRun {
         ]
         if let (lo, hi) = solver.eigenvalues { extra["eigenvalue_estimates"] = .doubles([lo, hi]) }
         extra.merge(ending.attributes) { _, new in new }
-        if let restart {
-            extra["restarted_from"] = .string(restart.path)
-            extra["restart_step"] = .int(restart.step)
-        }
+        extra.merge(restart?.attributes ?? [:]) { _, new in new }
+        // The series cover the whole run; timings and these, this run's steps.
+        let stepsThisRun = r.step.count - restoredSteps
+        extra["steps_this_run"] = .int(stepsThisRun)
+        extra["iterations_this_run"] = .int(Int(r.iterations.suffix(stepsThisRun).reduce(0, +)))
         if let check {
             extra["test_problem"] = .int(check.problem)
             extra["published_temperature"] = .double(check.published)
