@@ -64,6 +64,7 @@ def test_restart_chain_4x1_2x2_3x1_is_bitwise_identical(tmp_path):
     # 4 ranks x 1 thread: steps 0-40; 2 x 2: 40-80; 3 x 1: 80-120, each from the last checkpoint.
     first = mpirun(tmp_path, 4, 1, ["--steps", "40", str(source)])
     assert first.returncode == 0, first.stderr
+    assert "checkpoint  heat.chk.h5: every 40 steps and on a stop signal" in first.stdout
     with h5py.File(tmp_path / "heat.chk.h5") as f:
         assert f.attrs["step"] == 40 and f.attrs["ranks"] == 4 and f.attrs["problem"] == b"heat"
         assert f["state/u"].shape == (45, 67)

@@ -1,6 +1,6 @@
 /// Where a run's checkpoints go, how often, and what they record besides
 /// the state (README, "Checkpoint and restart").
-struct CheckpointPlan {
+struct CheckpointPlan: CustomStringConvertible {
     let path: String
     /// Steps between checkpoints; 0: only on a stop signal.
     let every: Int
