@@ -98,6 +98,13 @@ def test_existing_checkpoint_is_not_replaced_without_force(tmp_path, checkpointe
                  tmp_path)
 
 
+def test_checkpoint_path_must_not_be_the_results_file(tmp_path):
+    source = write_input(tmp_path, heat_input(output={"path": "x.h5", "checkpoint_path": "./x.h5"}))
+    before = files(tmp_path)
+    assert_clean(run(tmp_path, [str(source)]), 65, ["output.checkpoint_path './x.h5' is the results file itself"], before,
+                 tmp_path)
+
+
 def test_grid_too_large_for_memory_is_refused_before_allocating(tmp_path):
     source = write_input(tmp_path, heat_input(grid={"nx": 300_000, "ny": 200_000}, output={"path": "huge.h5"}))
     before = files(tmp_path)

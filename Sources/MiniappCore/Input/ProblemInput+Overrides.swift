@@ -1,3 +1,5 @@
+import Foundation
+
 /// Command-line options that override input keys.
 extension ProblemInput {
     /// The input with --steps, --output, --dims and --checkpoint-every applied.
@@ -8,12 +10,14 @@ extension ProblemInput {
             if let path = options.outputPath { c.output.path = path }
             if let dims = options.dims { c.decomposition.dims = dims }
             if let every = options.checkpointEvery { c.output.checkpoint.every = every }
+            try Self.checkDistinct(output: c.output.path, checkpoint: c.output.checkpoint)
             return .heat(c)
         case .tealeaf(var c):
             if let steps = options.steps { c.endStep = steps; c.endTime = .greatestFiniteMagnitude }
             if let path = options.outputPath { c.output.path = path }
             if let dims = options.dims { c.decomposition.dims = dims }
             if let every = options.checkpointEvery { c.output.checkpoint.every = every }
+            try Self.checkDistinct(output: c.output.path, checkpoint: c.output.checkpoint)
             return .tealeaf(c)
         case .integrate(var c):
             if let path = options.outputPath { c.path = path }
@@ -25,6 +29,15 @@ extension ProblemInput {
                 throw MiniappFailure(.usage, "--steps: problem \"integrate\" has no time steps (its input has \"repeat\")")
             }
             return .integrate(c)
+        }
+    }
+
+    /// Both files are staged under their names: they must differ.
+    private static func checkDistinct(output: String, checkpoint: CheckpointSpec) throws {
+        let path = checkpoint.resolvedPath(output: output)
+        let absolute = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+        if absolute(path) == absolute(output) {
+            throw MiniappFailure(.dataError, "output.checkpoint_path '\(path)' is the results file itself: choose another path")
         }
     }
 
