@@ -46,6 +46,38 @@ def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary
             assert result == reference, (scheme, np_, threads)
 
 
+def last_level_cache_bytes():
+    best = 0
+    for index in range(8):
+        try:
+            text = open(f"/sys/devices/system/cpu/cpu0/cache/index{index}/size").read().strip()
+        except OSError:
+            continue
+        best = max(best, int("".join(c for c in text if c.isdigit())) * {"K": 1024, "M": 1 << 20}.get(text[-1], 1))
+    return best
+
+
+def test_automatic_stores_are_timed_on_large_fields_and_change_no_bits(run_miniapp):
+    """streaming_stores "auto" on fields larger than half the last-level
+    cache times both kinds of stores at start-up and keeps the faster; the
+    results are those of "on" and "off"."""
+    n = 1448   # 2 fields of 1450^2 doubles: 32 MiB
+    results = {}
+    for stores in ["auto", "on", "off"]:
+        document = heat_input(grid={"nx": n, "ny": n}, time={"steps": 6}, output={"every": 0, "diagnostics_every": 3},
+                              scheme={"streaming_stores": stores})
+        run = run_miniapp(document, np=2, name=f"stores_{stores}")
+        assert run.returncode == 0, run.stderr
+        with run.h5() as f:
+            results[stores] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes(), f.attrs["streaming_stores"])
+        if stores == "auto":
+            cache = last_level_cache_bytes()
+            timed = "per sweep with streaming stores" in run.stdout
+            assert timed == (0 < cache < 2 * 2 * (n + 2) ** 2 * 8), (cache, run.stdout)
+    assert results["auto"][:2] == results["on"][:2] == results["off"][:2]
+    assert results["on"][2] == 1 and results["off"][2] == 0
+
+
 def test_halo_deeper_than_a_block_is_refused(run_miniapp, tmp_path):
     run = run_miniapp(heat_input(grid={"nx": 12, "ny": 12}, scheme={"halo_depth": 7}), np=4, timeout=40)
     assert run.returncode == 65

@@ -45,6 +45,7 @@ struct HeatRun {
             try HeatSimulation(model: model, context: context, topology: topology, output: nil)
         }
         simulation.initialize()
+        let storeTimes = try simulation.chooseStores()
         var restored: Checkpoint? = nil
         if let restart {
             restored = try simulation.restore(from: restart.path)
@@ -74,6 +75,10 @@ struct HeatRun {
             : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
                 + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking)" : "")
         schemeLine += simulation.streaming ? "; streaming stores" : ""
+        if let storeTimes {
+            schemeLine += " (timed: \(Format.duration(storeTimes.streaming)) per sweep with streaming stores, "
+                + "\(Format.duration(storeTimes.ordinary)) without)"
+        }
         console.info("  scheme      \(schemeLine)")
 
         let reporter = ProgressReporter(console: console, steps: c.steps, hasReference: model.reference != nil,

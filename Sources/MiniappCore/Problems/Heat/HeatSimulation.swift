@@ -31,7 +31,10 @@ final class HeatSimulation {
     let stepsPerExchange: Int
     let temporalBlocking: Bool
     /// Whether the stencil writes its output with streaming stores.
-    let streaming: Bool
+    private(set) var streaming: Bool
+    /// With `streaming_stores: auto` on fields larger than the cache: whether
+    /// to time both kinds of stores at start-up (`chooseStores`).
+    private let storesToBeTimed: Bool
     private var wavefrontBuffers: [WavefrontBuffers] = []
     private var output: ResultFile?
     private(set) var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
@@ -65,13 +68,15 @@ final class HeatSimulation {
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
         switch scheme.streamingStores {
-        case .on: streaming = true
-        case .off: streaming = false
+        case .on: streaming = true; storesToBeTimed = false
+        case .off: streaming = false; storesToBeTimed = false
         case .auto:
-            // Streaming stores pay off when the output will be evicted anyway:
-            // when this host's ranks' fields exceed half the last-level cache.
+            // Streaming stores can pay off only when the output will be evicted
+            // anyway: when this host's ranks' fields exceed half the last-level
+            // cache. Whether they do depends on the machine: timed later.
             let cache = Machine.lastLevelCacheBytes
             streaming = cache > 0 && context.ranksOnHost * 2 * Field.bytes(nx: nx, ny: ny, halo: depth) > cache / 2
+            storesToBeTimed = streaming
         }
         threadSeconds = PerThread(count: context.threads, initial: 0)
         partials = PerThread(count: context.threads, initial: FieldStatistics())
@@ -134,6 +139,36 @@ final class HeatSimulation {
                 }
             }
         }
+    }
+
+    /// For `streaming_stores: auto` on large fields: times sweeps of the
+    /// block with ordinary and with streaming stores (alternately, best of
+    /// three each) and keeps the faster, the same on every rank (collective;
+    /// after `initialize`, before the state is set: it writes v only). Some
+    /// machines save a third of the memory traffic with streaming stores,
+    /// others lose by them. Returns the seconds per sweep each way.
+    func chooseStores() throws -> (ordinary: Double, streaming: Double)? {
+        guard storesToBeTimed else { return nil }
+        timer.start(Phase.setup.rawValue)
+        let nx = model.block.nx
+        let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
+        let (rx, ry) = (model.rx, model.ry)
+        var best = [Double.infinity, .infinity]
+        for _ in 0..<3 {
+            for (k, streams) in [false, true].enumerated() {
+                let began = wallSeconds()
+                context.pool.run { t in
+                    heatStencilSweep(from: source, to: target, stride: stride, rows: threadRows.range(of: t),
+                                     columns: 0..<nx, rx: rx, ry: ry, streaming: streams)
+                }
+                best[k] = min(best[k], wallSeconds() - began)
+            }
+        }
+        // Summed over ranks: the choice that saves the most time in all.
+        var totals = best
+        try communicator.allreduce(&totals, op: .sum)
+        streaming = totals[1] < totals[0]
+        return (totals[0] / Double(communicator.size), totals[1] / Double(communicator.size))
     }
 
     // MARK: Time stepping
