@@ -19,45 +19,93 @@ import CKernelShims
 /// flags (-Ounchecked, AVX2), and called from the other modules.
 public func heatStencilSweep(from u: UnsafePointer<Double>, to v: UnsafeMutablePointer<Double>,
                              stride: Int, rows: Range<Int>, columns: Range<Int>, rx: Double, ry: Double,
-                             streaming: Bool = false) {
+                             streaming: Bool = false, prefetch: Bool = false) {
     guard !columns.isEmpty else { return }
     let first = columns.lowerBound, count = columns.count
     for j in rows {
         let c = u + j * stride + first
-        let out = v + j * stride + first
-        if streaming {
-            heatStencilRowStreaming(center: c, south: c - stride, north: c + stride, out: out, count: count, rx: rx, ry: ry)
-        } else {
-            heatStencilRow(center: c, south: c - stride, north: c + stride, out: out, count: count, rx: rx, ry: ry)
-        }
+        heatStencilLine(center: c, south: c - stride, north: c + stride, out: v + j * stride + first, count: count,
+                        rx: rx, ry: ry, streaming: streaming, prefetch: prefetch)
     }
     if streaming { kernels_store_fence() }
 }
 
 /// One row of the update from explicit row pointers (the rows of a
 /// temporal block live in different buffers); `center[-1]` and
-/// `center[count]` are read.
+/// `center[count]` are read. Streaming stores need a store fence after the
+/// last row (`kernels_store_fence`).
 public func heatStencilLine(center: UnsafePointer<Double>, south: UnsafePointer<Double>, north: UnsafePointer<Double>,
-                            out: UnsafeMutablePointer<Double>, count: Int, rx: Double, ry: Double, streaming: Bool) {
-    if streaming {
-        heatStencilRowStreaming(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry)
-    } else {
-        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry)
+                            out: UnsafeMutablePointer<Double>, count: Int, rx: Double, ry: Double, streaming: Bool,
+                            prefetch: Bool) {
+    // Constant flags in each call, so each loop is compiled without tests.
+    switch (streaming, prefetch) {
+    case (false, false):
+        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, prefetch: false)
+    case (false, true):
+        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, prefetch: true)
+    case (true, false):
+        heatStencilRowStreaming(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry,
+                                prefetch: false)
+    case (true, true):
+        heatStencilRowStreaming(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry,
+                                prefetch: true)
     }
 }
 
+/// How far ahead, in doubles, a row sweep with `prefetch` asks for the row
+/// it reads from memory (north; the centre and south rows are still in
+/// cache from the rows before) and the output line it will write. Measured
+/// on a 2-core EPYC at 4096^2: one core 1.45-1.5x faster than with the
+/// hardware prefetchers alone, flat from 2 to 16 KiB ahead. On fields that
+/// stay in cache it costs ~7% (two more instructions per 8 updates), hence
+/// the flag.
+let prefetchAheadRead = 1024
+let prefetchAheadWrite = 512
+
+/// Four updates at `i`, lane by lane the same expression as the scalar form.
+@inline(__always)
+func heatStencil4(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
+                  at i: Int, rx: SIMD4<Double>, ry: SIMD4<Double>) -> SIMD4<Double> {
+    let here = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD4<Double>.self)
+    let west = UnsafeRawPointer(c + i - 1).loadUnaligned(as: SIMD4<Double>.self)
+    let east = UnsafeRawPointer(c + i + 1).loadUnaligned(as: SIMD4<Double>.self)
+    let south = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Double>.self)
+    let north = UnsafeRawPointer(n + i).loadUnaligned(as: SIMD4<Double>.self)
+    let twice = here + here
+    return here + rx * ((west + east) - twice) + ry * ((south + north) - twice)
+}
+
+/// One update at `i` (ends of rows, short rows).
+@inline(__always)
+func heatStencil1(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
+                  at i: Int, rx: Double, ry: Double) -> Double {
+    let here = c[i], twice = here + here
+    return here + rx * ((c[i - 1] + c[i + 1]) - twice) + ry * ((s[i] + n[i]) - twice)
+}
+
 /// One row of the update; `center[-1]` and `center[count]` are read.
-/// Plain pointers and a counted loop: the form LLVM vectorises (it versions
-/// the loop with a runtime check that `out` does not overlap the inputs).
+/// A cache line of output (8 updates, two AVX vectors) per iteration, with
+/// `prefetch` one prefetch for the north row and one for the output.
 @inline(__always)
 func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
                     north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                    count: Int, rx: Double, ry: Double) {
+                    count: Int, rx: Double, ry: Double, prefetch: Bool) {
+    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
+    let outBytes = UnsafeMutableRawPointer(out)
     var i = 0
+    while i + 8 <= count {
+        if prefetch {
+            kernels_prefetch(n + i + prefetchAheadRead)
+            kernels_prefetch(out + i + prefetchAheadWrite)
+        }
+        outBytes.storeBytes(of: heatStencil4(center: c, south: s, north: n, at: i, rx: vrx, ry: vry),
+                            toByteOffset: 8 * i, as: SIMD4<Double>.self)
+        outBytes.storeBytes(of: heatStencil4(center: c, south: s, north: n, at: i + 4, rx: vrx, ry: vry),
+                            toByteOffset: 8 * (i + 4), as: SIMD4<Double>.self)
+        i += 8
+    }
     while i < count {
-        let here = c[i]
-        let twice = here + here
-        out[i] = here + rx * ((c[i - 1] + c[i + 1]) - twice) + ry * ((s[i] + n[i]) - twice)
+        out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
         i += 1
     }
 }
@@ -68,27 +116,20 @@ func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Doub
 @inline(__always)
 func heatStencilRowStreaming(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
                              north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                             count: Int, rx: Double, ry: Double) {
+                             count: Int, rx: Double, ry: Double, prefetch: Bool) {
     var i = 0
     while i < count && Int(bitPattern: out + i) & 31 != 0 {
-        let here = c[i], twice = here + here
-        out[i] = here + rx * ((c[i - 1] + c[i + 1]) - twice) + ry * ((s[i] + n[i]) - twice)
+        out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
         i += 1
     }
     let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
     while i + 4 <= count {
-        let here = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD4<Double>.self)
-        let west = UnsafeRawPointer(c + i - 1).loadUnaligned(as: SIMD4<Double>.self)
-        let east = UnsafeRawPointer(c + i + 1).loadUnaligned(as: SIMD4<Double>.self)
-        let south = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Double>.self)
-        let north = UnsafeRawPointer(n + i).loadUnaligned(as: SIMD4<Double>.self)
-        let twice = here + here
-        kernels_stream4(out + i, here + vrx * ((west + east) - twice) + vry * ((south + north) - twice))
+        if prefetch { kernels_prefetch(n + i + prefetchAheadRead) }
+        kernels_stream4(out + i, heatStencil4(center: c, south: s, north: n, at: i, rx: vrx, ry: vry))
         i += 4
     }
     while i < count {
-        let here = c[i], twice = here + here
-        out[i] = here + rx * ((c[i - 1] + c[i + 1]) - twice) + ry * ((s[i] + n[i]) - twice)
+        out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
         i += 1
     }
 }

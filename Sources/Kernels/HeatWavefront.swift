@@ -63,9 +63,12 @@ public final class WavefrontBuffers: @unchecked Sendable {
 /// Advances rows `ownedRows` of the block `steps` time steps: reads `u`
 /// (level 0, whose halo holds `steps` or more valid points on open sides)
 /// and writes the owned rows and columns of `v`. `buffers` belong to the
-/// calling thread. `streaming` writes `v` with streaming stores.
+/// calling thread. `streaming` writes `v` with streaming stores; `prefetch`
+/// prefetches the rows read from `u` and written to `v` (not the ring rows,
+/// which are in cache).
 public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to v: UnsafeMutablePointer<Double>,
-                          ownedRows: Range<Int>, steps m: Int, buffers: WavefrontBuffers, streaming: Bool) {
+                          ownedRows: Range<Int>, steps m: Int, buffers: WavefrontBuffers, streaming: Bool,
+                          prefetch: Bool = false) {
     guard m >= 1, !ownedRows.isEmpty else { return }
     let s = g.stride
     /// The extension of level `level` beyond the owned area on open sides.
@@ -96,7 +99,8 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
             let center = source(level - 1, r)
             heatStencilLine(center: center + c.lowerBound, south: source(level - 1, r - 1) + c.lowerBound,
                             north: source(level - 1, r + 1) + c.lowerBound, out: out + c.lowerBound, count: c.count,
-                            rx: g.rx, ry: g.ry, streaming: streaming && level == m)
+                            rx: g.rx, ry: g.ry, streaming: streaming && level == m,
+                            prefetch: prefetch && (level == 1 || level == m))
         }
     }
     if streaming { kernels_store_fence() }

@@ -17,13 +17,15 @@ SCHEMES = [
     {"halo_depth": 4, "temporal_blocking": True},
     {"halo_depth": 2, "temporal_blocking": True, "streaming_stores": "on"},
     {"streaming_stores": "on"},
+    {"software_prefetch": "on"},
+    {"halo_depth": 3, "temporal_blocking": True, "streaming_stores": "on", "software_prefetch": "on"},
 ]
 
 
 @pytest.mark.parametrize("boundary", ["dirichlet", "periodic"])
 def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary):
-    """Deep halos (communication avoiding), temporal blocking and streaming
-    stores against the plain scheme, with diagnostics every 7 steps and
+    """Deep halos (communication avoiding), temporal blocking, streaming
+    stores and software prefetch against the plain scheme, with diagnostics every 7 steps and
     snapshots every 20 (blocks are cut short to land on them)."""
     base = heat_input(boundary={"x": boundary, "value": 0.25}, time={"steps": 61},
                       initial={"type": "gaussian", "center": [0.6, 0.7], "width": 0.2},
@@ -40,6 +42,7 @@ def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary
                           list(f["fields/step"][:]), list(f["diagnostics/step"][:]))
                 assert f.attrs["halo_depth"] == scheme.get("halo_depth", 1)
                 assert f.attrs["temporal_blocking"] == int(scheme.get("temporal_blocking", False))
+                assert f.attrs["software_prefetch"] == int(scheme.get("software_prefetch") == "on")
             if reference is None:
                 reference = result
                 assert reference[2] == [0, 20, 40, 60, 61] and reference[3][:3] == [0, 7, 14]
@@ -70,10 +73,13 @@ def test_automatic_stores_are_timed_on_large_fields_and_change_no_bits(run_minia
         assert run.returncode == 0, run.stderr
         with run.h5() as f:
             results[stores] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes(), f.attrs["streaming_stores"])
+            prefetch = f.attrs["software_prefetch"]
         if stores == "auto":
             cache = last_level_cache_bytes()
             timed = "per sweep with streaming stores" in run.stdout
             assert timed == (0 < cache < 2 * 2 * (n + 2) ** 2 * 8), (cache, run.stdout)
+            # Software prefetch ("auto") when the fields exceed the whole cache.
+            assert prefetch == (0 < cache < 2 * (n + 2) ** 2 * 8), (cache, prefetch)
     assert results["auto"][:2] == results["on"][:2] == results["off"][:2]
     assert results["on"][2] == 1 and results["off"][2] == 0
 
@@ -114,7 +120,8 @@ def test_bench_reports_every_figure(tmp_path):
                     "6. Writing"]:
         assert heading in result.stdout
     data = json.loads((tmp_path / "bench.json").read_text())
-    assert {(s["kernel"], s["streaming"]) for s in data["stream"]} == {(k, t) for k in ("copy", "triad") for t in (False, True)}
+    assert {(s["kernel"], s["streaming"], s["prefetch"]) for s in data["stream"]} == \
+        {(k, t, p) for k in ("copy", "triad") for t in (False, True) for p in (False, True)}
     assert all(s["gb_per_s"] > 0 for s in data["stream"])
     kernel = data["heat_kernel"]
     assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}

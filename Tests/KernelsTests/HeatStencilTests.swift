@@ -16,14 +16,16 @@ import TestSupport
         func at(_ i: Int, _ j: Int) -> Double { data[(j + 1) * stride + i + 1] }
     }
 
-    func sweep(_ block: Block, pieces: [(rows: Range<Int>, columns: Range<Int>)], rx: Double, ry: Double) -> [Double] {
+    func sweep(_ block: Block, pieces: [(rows: Range<Int>, columns: Range<Int>)], rx: Double, ry: Double,
+               streaming: Bool = false, prefetch: Bool = false) -> [Double] {
         var out = [Double](repeating: .nan, count: block.data.count)
         block.data.withUnsafeBufferPointer { u in
             out.withUnsafeMutableBufferPointer { v in
                 let origin = block.stride + 1
                 for piece in pieces {
                     heatStencilSweep(from: u.baseAddress! + origin, to: v.baseAddress! + origin, stride: block.stride,
-                                     rows: piece.rows, columns: piece.columns, rx: rx, ry: ry)
+                                     rows: piece.rows, columns: piece.columns, rx: rx, ry: ry,
+                                     streaming: streaming, prefetch: prefetch)
                 }
             }
         }
@@ -58,5 +60,19 @@ import TestSupport
         let rows = sweep(block, pieces: [(0..<5, 0..<41), (5..<12, 0..<41), (12..<19, 0..<41)], rx: 0.2, ry: 0.24)
         #expect(whole.map(\.bitPattern) == strips.map(\.bitPattern))
         #expect(whole.map(\.bitPattern) == rows.map(\.bitPattern))
+    }
+
+    /// Streaming stores (scalar until aligned, vectors, scalar tail) and
+    /// software prefetch change instructions, not results; widths around the
+    /// vector and cache-line lengths exercise every path.
+    @Test(arguments: [1, 3, 4, 7, 8, 9, 15, 16, 17, 45, 1030])
+    func storesAndPrefetchAreBitwiseInvisible(width: Int) {
+        let block = Block(nx: width, ny: 6, seed: UInt64(width))
+        let plain = sweep(block, pieces: [(0..<6, 0..<width)], rx: 0.19, ry: 0.23)
+        for (streaming, prefetch) in [(false, true), (true, false), (true, true)] {
+            let other = sweep(block, pieces: [(0..<6, 0..<width)], rx: 0.19, ry: 0.23, streaming: streaming, prefetch: prefetch)
+            let differing = zip(other, plain).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "streaming \(streaming), prefetch \(prefetch)")
+        }
     }
 }

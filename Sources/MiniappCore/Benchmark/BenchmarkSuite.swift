@@ -99,24 +99,31 @@ private final class Suite {
         say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(elements * 8)))")
         let results = try NodeBenchmarks.stream(threadCounts: threadCounts(), elements: elements, repeats: options.quick ? 3 : 5)
         let counts = threadCounts()
-        say("   " + Format.padRight("kernel", 20) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
+        say("   " + Format.padRight("kernel", 26) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
         for kernel in StreamKernel.allCases {
             for streaming in [false, true] {
-                let row = counts.map { t in results.first { $0.kernel == kernel && $0.threads == t && $0.streaming == streaming }! }
-                say("   " + Format.padRight(kernel.rawValue + (streaming ? ", streaming" : ""), 20)
-                    + row.map { Format.padLeft(Format.fixed($0.gigabytesPerSecond, 1) + " GB/s", 13) }.joined())
-                for r in row where kernel == .copy { copyBandwidth["\(r.threads)-\(streaming)"] = r.gigabytesPerSecond }
+                for prefetch in [false, true] {
+                    let row = counts.map { t in
+                        results.first { $0.kernel == kernel && $0.threads == t && $0.streaming == streaming && $0.prefetch == prefetch }!
+                    }
+                    say("   " + Format.padRight(kernel.rawValue + (streaming ? ", streaming" : "") + (prefetch ? ", prefetch" : ""), 26)
+                        + row.map { Format.padLeft(Format.fixed($0.gigabytesPerSecond, 1) + " GB/s", 13) }.joined())
+                    for r in row where kernel == .copy {
+                        copyBandwidth["\(r.threads)-\(streaming)"] = max(copyBandwidth["\(r.threads)-\(streaming)"] ?? 0, r.gigabytesPerSecond)
+                    }
+                }
             }
         }
         say("   The 5-point update streams one array in and one out, as copy does: 16 bytes per update as STREAM")
-        say("   counts them (ordinary stores also read each output line first, in copy and stencil alike). Bound:")
+        say("   counts them (ordinary stores also read each output line first, in copy and stencil alike).")
+        say("   Bound: the better copy (with or without prefetch) / 16 B:")
         for streaming in [false, true] {
-            say("     " + Format.padRight(streaming ? "streaming stores" : "ordinary stores", 18)
+            say("     " + Format.padRight(streaming ? "streaming stores" : "ordinary stores", 24)
                 + counts.map { Format.padLeft(Format.fixed(bound(cores: $0, streaming: streaming), 0) + " MLUP/s", 15) }.joined())
         }
         document.append(("stream", .array(results.map { r in
             .object([("kernel", .string(r.kernel.rawValue)), ("threads", .int(r.threads)), ("streaming", .bool(r.streaming)),
-                     ("gb_per_s", .double(r.gigabytesPerSecond))])
+                     ("prefetch", .bool(r.prefetch)), ("gb_per_s", .double(r.gigabytesPerSecond))])
         })))
         document.append(("roofline_bytes_per_update", .int(16)))
         return results
@@ -147,27 +154,30 @@ private final class Suite {
         say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), median of "
             + "\(options.quick ? 2 : 3) runs after a warm-up")
         say("   " + ["grid", "scheme", "ranks x thr", "miniapp", "bound", "of bound", "C -O3", "ratio to C"].enumerated()
-            .map { $0.offset < 2 ? Format.padRight($0.element, [11, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
+            .map { $0.offset < 2 ? Format.padRight($0.element, [13, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
         var results: [KernelResult] = []
         for n in grids {
             let large = 2 * 8 * n * n > cache / 2
-            var schemes: [(String, [String: JSONNode], Bool)] = [("plain", ["streaming_stores": .string("off")], false)]
+            // (name, scheme keys, streaming stores, measured against C too)
+            var schemes: [(String, [String: JSONNode], Bool, Bool)] = [("plain", ["streaming_stores": .string("off")], false, true)]
             if large {
-                schemes.append(("plain, streaming", ["streaming_stores": .string("on")], true))
+                schemes.append(("plain, no prefetch", ["streaming_stores": .string("off"), "software_prefetch": .string("off")],
+                                false, false))
+                schemes.append(("plain, streaming", ["streaming_stores": .string("on")], true, true))
                 for k in options.quick ? [8] : [4, 8, 16] {
                     schemes.append(("\(k) steps per pass", ["halo_depth": .int(k), "temporal_blocking": .bool(true),
-                                                           "streaming_stores": .string("on")], true))
+                                                           "streaming_stores": .string("on")], true, false))
                 }
             }
-            for (name, scheme, streaming) in schemes {
+            for (name, scheme, streaming, againstC) in schemes {
                 for (ranks, threads) in configurations() {
                     let mlups = try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme)
-                    let c = compiled.flatMap { try? runReference($0, n: n, threads: ranks * threads, streaming: streaming) }
+                    let c = againstC ? compiled.flatMap { try? runReference($0, n: n, threads: ranks * threads, streaming: streaming) } : nil
                     let b = bound(cores: ranks * threads, streaming: streaming)
                     let result = KernelResult(grid: n, scheme: name, ranks: ranks, threads: threads, mlups: mlups, bound: b,
-                                              cReference: name.hasPrefix("plain") ? c : nil)
+                                              cReference: c)
                     results.append(result)
-                    say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 11) + Format.padRight(name, 20)
+                    say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 13) + Format.padRight(name, 20)
                         + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(mlups, 0), 12),
                            Format.padLeft(Format.fixed(b, 0), 12), Format.padLeft(Format.fixed(100 * mlups / b, 0) + "%", 12),
                            Format.padLeft(result.cReference.map { Format.fixed($0, 0) } ?? "-", 12),

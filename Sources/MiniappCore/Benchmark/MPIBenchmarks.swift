@@ -81,7 +81,8 @@ public enum MPIBenchmarks {
         let phases = OverlappedSweep.Phases(post: 0, interior: 1, wait: 2, boundary: 3)
         let (source, target, stride) = (UnsafePointer(u.origin), v.origin, u.stride)
         let kernel = { (_: Int, rows: Range<Int>, columns: Range<Int>) in
-            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: 0.2, ry: 0.2)
+            heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: 0.2, ry: 0.2,
+                             prefetch: true)
         }
         let repeats = 15
         try comm.barrier()
@@ -93,13 +94,17 @@ public enum MPIBenchmarks {
             try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
                           threadSeconds: seconds, kernel: kernel)
         }
-        timer = PhaseTimer(phases: timer.names)
+        // The wait of each repeat, and its median (like the other figures:
+        // one repeat slowed by a neighbour on a shared machine is not overlap).
+        var waits: [Double] = []
         let together = try measure(repeats: repeats, warmup: 0) {
+            let before = timer.seconds[2]
             try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
                           threadSeconds: seconds, kernel: kernel)
+            timer.stop()
+            waits.append(timer.seconds[2] - before)
         }
-        timer.stop()
-        let wait = timer.seconds[2] / Double(repeats)
+        let wait = Sample(waits).median
         let hiddenWait = max(0, min(1, 1 - wait / alone.median))
         let saved = max(0, min(1, (alone.median + compute.median - together.median) / alone.median))
         return .object([("message_bytes", .int(nx * 8)), ("exchange_ms", .double(alone.median * 1e3)),

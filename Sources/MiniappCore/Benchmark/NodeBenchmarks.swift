@@ -3,13 +3,14 @@ import Kernels
 import ThreadPool
 
 /// Measurements inside one process: memory bandwidth (STREAM copy and
-/// triad, with and without streaming stores), the thread pool's fork-join
+/// triad, with and without streaming stores and software prefetch), the thread pool's fork-join
 /// round, and the cost of the phase timers' clock.
 enum NodeBenchmarks {
     struct Bandwidth: Sendable {
         let kernel: StreamKernel
         let threads: Int
         let streaming: Bool
+        let prefetch: Bool
         /// GB/s as STREAM counts bytes (best of the repetitions, as STREAM reports).
         let gigabytesPerSecond: Double
     }
@@ -30,14 +31,17 @@ enum NodeBenchmarks {
             }
             for kernel in StreamKernel.allCases {
                 for streaming in [false, true] {
-                    let sample = measure(repeats: repeats) {
-                        pool.run { t in
-                            streamKernel(kernel, a: a, b: b, c: c, scalar: 3, zero: zero, range: parts.range(of: t), streaming: streaming)
+                    for prefetch in [false, true] {
+                        let sample = measure(repeats: repeats) {
+                            pool.run { t in
+                                streamKernel(kernel, a: a, b: b, c: c, scalar: 3, zero: zero, range: parts.range(of: t),
+                                             streaming: streaming, prefetch: prefetch)
+                            }
                         }
+                        let bytes = Double(kernel.bytesPerElement * elements)
+                        results.append(Bandwidth(kernel: kernel, threads: threads, streaming: streaming, prefetch: prefetch,
+                                                 gigabytesPerSecond: bytes / sample.minimum / 1e9))
                     }
-                    let bytes = Double(kernel.bytesPerElement * elements)
-                    results.append(Bandwidth(kernel: kernel, threads: threads, streaming: streaming,
-                                             gigabytesPerSecond: bytes / sample.minimum / 1e9))
                 }
             }
         }

@@ -35,27 +35,33 @@ public struct HeatConfiguration: Sendable, Equatable {
         public var haloDepth = 1
         /// Compute those steps in one pass over memory (a wavefront).
         public var temporalBlocking = false
-        public var streamingStores = StreamingStores.auto
+        /// Streaming (non-temporal) stores for the output of a sweep.
+        public var streamingStores = Setting.auto
+        /// Software prefetch of the rows a sweep streams from and to memory.
+        public var softwarePrefetch = Setting.auto
 
-        public enum StreamingStores: String, Sendable, CaseIterable {
-            /// On when a rank's fields do not fit in its share of the last-level cache.
+        /// A machine-dependent optimisation: `auto` decides by the fields'
+        /// size against the last-level cache (streaming stores: and by timing).
+        public enum Setting: String, Sendable, CaseIterable {
             case auto, on, off
         }
 
         static func read(_ root: ObjectReader) throws(InputError) -> Scheme {
             guard let section = try root.object("scheme") else { return Scheme() }
-            try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores"])
+            try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores", "software_prefetch"])
             var scheme = Scheme()
             scheme.haloDepth = try section.integer("halo_depth", default: 1, min: 1, max: 64)
             scheme.temporalBlocking = try section.bool("temporal_blocking", default: false)
-            scheme.streamingStores = StreamingStores(rawValue: try section.choice(
-                "streaming_stores", among: StreamingStores.allCases.map(\.rawValue), default: "auto"))!
+            let settings = Setting.allCases.map(\.rawValue)
+            scheme.streamingStores = Setting(rawValue: try section.choice("streaming_stores", among: settings, default: "auto"))!
+            scheme.softwarePrefetch = Setting(rawValue: try section.choice("software_prefetch", among: settings, default: "auto"))!
             return scheme
         }
 
         var json: JSONNode {
             .object([("halo_depth", .int(haloDepth)), ("temporal_blocking", .bool(temporalBlocking)),
-                     ("streaming_stores", .string(streamingStores.rawValue))])
+                     ("streaming_stores", .string(streamingStores.rawValue)),
+                     ("software_prefetch", .string(softwarePrefetch.rawValue))])
         }
     }
 

@@ -75,6 +75,7 @@ struct HeatRun {
             : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
                 + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking)" : "")
         schemeLine += simulation.streaming ? "; streaming stores" : ""
+        schemeLine += simulation.prefetch ? "; software prefetch" : ""
         if let storeTimes {
             schemeLine += " (timed: \(Format.duration(storeTimes.streaming)) per sweep with streaming stores, "
                 + "\(Format.duration(storeTimes.ordinary)) without)"
@@ -154,7 +155,7 @@ struct HeatRun {
             "stepping_seconds": .double(steppingSeconds),
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
             "halo_depth": .int(c.scheme.haloDepth), "temporal_blocking": .int(c.scheme.temporalBlocking ? 1 : 0),
-            "streaming_stores": .int(simulation.streaming ? 1 : 0),
+            "streaming_stores": .int(simulation.streaming ? 1 : 0), "software_prefetch": .int(simulation.prefetch ? 1 : 0),
         ]) { _, new in new })
     }
 

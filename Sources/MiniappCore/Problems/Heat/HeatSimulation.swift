@@ -32,6 +32,10 @@ final class HeatSimulation {
     let temporalBlocking: Bool
     /// Whether the stencil writes its output with streaming stores.
     private(set) var streaming: Bool
+    /// Whether the sweeps prefetch the rows they stream from and to memory:
+    /// when this host's ranks' fields exceed the last-level cache (below,
+    /// the prefetches cost ~7% on this kind of machine).
+    let prefetch: Bool
     /// With `streaming_stores: auto` on fields larger than the cache: whether
     /// to time both kinds of stores at start-up (`chooseStores`).
     private let storesToBeTimed: Bool
@@ -67,16 +71,23 @@ final class HeatSimulation {
         // A deep halo is used by stencils applied several times: corners too.
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
+        let cache = Machine.lastLevelCacheBytes
+        let hostFieldBytes = context.ranksOnHost * 2 * Field.bytes(nx: nx, ny: ny, halo: depth)
+        switch scheme.softwarePrefetch {
+        case .on: prefetch = true
+        case .off: prefetch = false
+        case .auto: prefetch = cache > 0 && hostFieldBytes > cache
+        }
+        // Fields that cannot stay in cache between sweeps.
+        let fromMemory = cache > 0 && hostFieldBytes > cache / 2
         switch scheme.streamingStores {
         case .on: streaming = true; storesToBeTimed = false
         case .off: streaming = false; storesToBeTimed = false
         case .auto:
             // Streaming stores can pay off only when the output will be evicted
-            // anyway: when this host's ranks' fields exceed half the last-level
-            // cache. Whether they do depends on the machine: timed later.
-            let cache = Machine.lastLevelCacheBytes
-            streaming = cache > 0 && context.ranksOnHost * 2 * Field.bytes(nx: nx, ny: ny, halo: depth) > cache / 2
-            storesToBeTimed = streaming
+            // anyway. Whether they do depends on the machine: timed later.
+            streaming = fromMemory
+            storesToBeTimed = fromMemory
         }
         threadSeconds = PerThread(count: context.threads, initial: 0)
         partials = PerThread(count: context.threads, initial: FieldStatistics())
@@ -153,13 +164,14 @@ final class HeatSimulation {
         let nx = model.block.nx
         let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
         let (rx, ry) = (model.rx, model.ry)
+        let prefetches = prefetch
         var best = [Double.infinity, .infinity]
         for _ in 0..<3 {
             for (k, streams) in [false, true].enumerated() {
                 let began = wallSeconds()
                 context.pool.run { t in
                     heatStencilSweep(from: source, to: target, stride: stride, rows: threadRows.range(of: t),
-                                     columns: 0..<nx, rx: rx, ry: ry, streaming: streams)
+                                     columns: 0..<nx, rx: rx, ry: ry, streaming: streams, prefetch: prefetches)
                 }
                 best[k] = min(best[k], wallSeconds() - began)
             }
@@ -190,11 +202,11 @@ final class HeatSimulation {
         let (rx, ry) = (model.rx, model.ry)
         let phases = OverlappedSweep.Phases(post: Phase.haloPost.rawValue, interior: Phase.interior.rawValue,
                                             wait: Phase.haloWait.rawValue, boundary: Phase.boundary.rawValue)
-        let streams = streaming
+        let streams = streaming, prefetches = prefetch
         try sweep.run(pool: context.pool, exchange: halo, fields: [u.origin], timer: &timer, phases: phases,
                       threadSeconds: threadSeconds) { _, rows, columns in
             heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: rx, ry: ry,
-                             streaming: streams)
+                             streaming: streams, prefetch: prefetches)
         }
         swap(&u, &v)
     }
@@ -217,7 +229,7 @@ final class HeatSimulation {
         let (nx, ny) = (model.block.nx, model.block.ny)
         let (rx, ry) = (model.rx, model.ry)
         let lastOwner = threadRows.part(containing: max(0, ny - 1))
-        let streams = streaming
+        let streams = streaming, prefetches = prefetch
         for step in 1...m {
             let extra = m - step
             let rows = (sides.contains(.south) ? -extra : 0) ..< (sides.contains(.north) ? ny + extra : ny)
@@ -230,7 +242,7 @@ final class HeatSimulation {
                 if t == 0 { mine = rows.lowerBound ..< mine.upperBound }
                 if t == lastOwner { mine = mine.lowerBound ..< rows.upperBound }
                 heatStencilSweep(from: source, to: target, stride: stride, rows: mine.clamped(to: rows), columns: columns,
-                                 rx: rx, ry: ry, streaming: streams && extra == 0)
+                                 rx: rx, ry: ry, streaming: streams && extra == 0, prefetch: prefetches)
                 threadSeconds[t] += wallSeconds() - began
             }
             swap(&u, &v)
@@ -247,12 +259,12 @@ final class HeatSimulation {
             open: (sides.contains(.west), sides.contains(.east), sides.contains(.south), sides.contains(.north)),
             boundaryValue: model.configuration.boundaryValue, rx: model.rx, ry: model.ry)
         let source = UnsafePointer(u.origin), target = v.origin
-        let buffers = wavefrontBuffers, streams = streaming
+        let buffers = wavefrontBuffers, streams = streaming, prefetches = prefetch
         timer.start(Phase.interior.rawValue)
         context.pool.run { t in
             let began = wallSeconds()
             heatWavefront(geometry, from: source, to: target, ownedRows: threadRows.range(of: t), steps: m,
-                          buffers: buffers[t], streaming: streams)
+                          buffers: buffers[t], streaming: streams, prefetch: prefetches)
             threadSeconds[t] += wallSeconds() - began
         }
         swap(&u, &v)
