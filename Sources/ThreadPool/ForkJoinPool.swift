@@ -21,15 +21,19 @@ public final class ForkJoinPool: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: total threads, the caller included.
     ///   - spinMicroseconds: how long a waiting thread spins before sleeping;
-    ///     nil picks 50 us, or 0 when the process may use fewer CPUs than
-    ///     `threads` (spinning would then steal the core from a working thread).
+    ///     nil picks 50 us, or 0 when the threads have fewer CPUs than threads
+    ///     (spinning would then steal the core from a working thread): the
+    ///     distinct CPUs of `cpus` when given, else those the caller may use.
     ///   - cpus: optional CPU per thread; worker t binds itself to `cpus[t]`.
     ///     Thread 0, the caller, is left as it is.
     public init(threads: Int, spinMicroseconds: Int? = nil, pinTo cpus: [Int]? = nil) {
         precondition(threads >= 1, "a pool needs at least one thread")
         threadCount = threads
         pinnedCPUs = (0..<threads).map { t in cpus.flatMap { t < $0.count ? $0[t] : nil } }
-        let oversubscribed = Affinity.allowedCPUs().count < threads
+        // Not the caller's mask when the threads are pinned: a rank's main
+        // thread is already bound to the first of its CPUs when it makes the pool.
+        let cpuCount = cpus.map { Set($0.prefix(threads)).count } ?? Affinity.allowedCPUs().count
+        let oversubscribed = cpuCount < threads
         core = Core(spinNanoseconds: UInt64(spinMicroseconds ?? (oversubscribed ? 0 : 50)) * 1000)
         for index in 1..<threads {
             let context = Unmanaged.passRetained(WorkerContext(core: core, index: index, cpu: pinnedCPUs[index]))

@@ -93,4 +93,25 @@ import ThreadPool
         #expect(p.start(of: 45) > Int(Int32.max))
         #expect(p.part(containing: n - 1) == 90)
     }
+
+    /// A rank's main thread is bound to its first CPU before it makes the
+    /// pool; threads pinned to CPUs of their own must still spin (sleeping
+    /// on a futex every round made a 2-thread rank slower than 1 thread).
+    @Test func pinnedThreadsSpinWhenTheirCreatorIsPinned() {
+        let cpus = Affinity.allowedCPUs()
+        guard cpus.count >= 2 else { return }   // one CPU: nothing to pin apart
+        let pinned = Array(cpus.prefix(2))
+        let outer = ForkJoinPool(threads: 2, pinTo: pinned)
+        let seen = PerThread<Int>(count: 2, initial: -1)
+        let spin = PerThread<UInt64>(count: 2, initial: 0)
+        outer.run { t in
+            guard t == 1 else { return }   // the worker: bound to one CPU
+            let mask = Affinity.allowedCPUs()
+            seen[t] = mask.count == 1 ? mask[0] : -mask.count
+            spin[t] = ForkJoinPool(threads: 2, pinTo: pinned).spinNanoseconds
+        }
+        #expect(seen[1] == pinned[1])
+        #expect(spin[1] > 0)
+        #expect(ForkJoinPool(threads: 2, pinTo: [pinned[0], pinned[0]]).spinNanoseconds == 0)
+    }
 }
