@@ -126,7 +126,14 @@ def test_bench_reports_every_figure(tmp_path):
     kernel = data["heat_kernel"]
     assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}
     assert any("steps per pass" in r["scheme"] for r in kernel) and any(r["scheme"] == "plain" for r in kernel)
-    assert all(r["mlups"] > 0 and r["roofline_mlups"] > 0 for r in kernel)
+    assert all(r["mlups"] > 0 and r["roofline_mlups"] > 0 and r["roofline_mlups_section_1"] > 0 for r in kernel)
+    # Medians of per-round ratios: near the ratio of the medians, not equal to it.
+    assert all(0.5 < r["fraction_of_roofline"] * r["roofline_mlups"] / r["mlups"] < 2 for r in kernel)
+    assert all((r["ratio_to_c"] is None) == (r["c_reference_mlups"] is None) for r in kernel)
+    for r in kernel:   # rounds of (copy, miniapp, C) closed by a copy; the row's figure is their median
+        rounds = r["rounds"]
+        assert len(rounds["copy_bound_mlups"]) == len(rounds["mlups"]) + 1
+        assert r["mlups"] == sorted(rounds["mlups"])[len(rounds["mlups"]) // 2]
     assert any(r["c_reference_mlups"] for r in kernel)   # gcc is on our machines
     assert data["threads"]["fork_join_us_2_threads"] > 0
     mpi = data["mpi"]

@@ -42,16 +42,30 @@ public enum Benchmark {
     }
 }
 
-/// One kernel measurement: a grid, a scheme, ranks x threads.
+/// One kernel measurement: a grid, a scheme, ranks x threads. Measured in
+/// rounds (copy bandwidth, miniapp, C reference, copy bandwidth, ...); each
+/// figure is the median over the rounds, and the two fractions are medians
+/// of the ratios within each round, so that a change of the machine's load
+/// between rounds moves both sides of a ratio.
 struct KernelResult {
     let grid: Int
     let scheme: String
     let ranks: Int
     let threads: Int
+    /// miniapp's stepping MLUP/s.
     let mlups: Double
+    /// The roofline bound of each round's moment: the higher of the copy
+    /// bandwidths measured just before and just after it, / 16 B.
     let bound: Double
+    /// miniapp's MLUP/s over the bound of the same round.
+    let fractionOfBound: Double
+    /// The bound from the bandwidth table of section 1.
+    let boundAtStart: Double
+    /// The C loop's MLUP/s, and miniapp's over the C loop's of the same round.
     let cReference: Double?
-    var cores: Int { ranks * threads }
+    let ratioToC: Double?
+    /// Every round's figures (MLUP/s), for the JSON.
+    let rounds: (miniapp: [Double], copyBounds: [Double], cReference: [Double])
 }
 
 private final class Suite {
@@ -79,8 +93,12 @@ private final class Suite {
         document.append(("machine", .object([("host", .string(ProcessInfo.processInfo.hostName)),
                                              ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
                                              ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick))])))
-        let bandwidth = try stream()
-        let kernels = try kernelSweep(bandwidth: bandwidth)
+        // The STREAM arrays live through the kernel section, which measures copy again next to each row.
+        let kernels = try {
+            let probe = try BandwidthProbe(elements: max(1 << 23, 4 * cache / 8))
+            stream(probe)
+            return try kernelSweep(probe)
+        }()
         pool()
         try mpi(kernels: kernels)
         try writeResults()
@@ -93,11 +111,10 @@ private final class Suite {
 
     private func threadCounts() -> [Int] { Array(Set([1, min(2, cores), cores])).sorted() }
 
-    private func stream() throws -> [NodeBenchmarks.Bandwidth] {
-        let elements = max(1 << 23, 4 * cache / 8)
+    private func stream(_ probe: BandwidthProbe) {
         say()
-        say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(elements * 8)))")
-        let results = try NodeBenchmarks.stream(threadCounts: threadCounts(), elements: elements, repeats: options.quick ? 3 : 5)
+        say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(probe.elements * 8)))")
+        let results = NodeBenchmarks.stream(probe, threadCounts: threadCounts(), repeats: options.quick ? 3 : 5)
         let counts = threadCounts()
         say("   " + Format.padRight("kernel", 26) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
         for kernel in StreamKernel.allCases {
@@ -126,7 +143,6 @@ private final class Suite {
                      ("prefetch", .bool(r.prefetch)), ("gb_per_s", .double(r.gigabytesPerSecond))])
         })))
         document.append(("roofline_bytes_per_update", .int(16)))
-        return results
     }
 
     /// The single-sweep roofline in MLUP/s for `cores` cores.
@@ -144,15 +160,15 @@ private final class Suite {
         return list.filter { $0.0 * $0.1 <= max(2, cores) }
     }
 
-    private func kernelSweep(bandwidth: [NodeBenchmarks.Bandwidth]) throws -> [KernelResult] {
+    private func kernelSweep(_ probe: BandwidthProbe) throws -> [KernelResult] {
         // A grid whose two fields fit in half the last-level cache, and two that do not.
         var inCache = 256
         while 2 * 8 * (2 * inCache) * (2 * inCache) <= max(cache, 1 << 20) / 2 { inCache *= 2 }
         let grids = options.quick ? [inCache, 4096] : [inCache, 4096, 8192]
         let compiled = try compileReference()
         say()
-        say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), median of "
-            + "\(options.quick ? 2 : 3) runs after a warm-up")
+        say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), each run timed after "
+            + "a warm-up")
         say("   " + ["grid", "scheme", "ranks x thr", "miniapp", "bound", "of bound", "C -O3", "ratio to C"].enumerated()
             .map { $0.offset < 2 ? Format.padRight($0.element, [13, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
         var results: [KernelResult] = []
@@ -171,30 +187,59 @@ private final class Suite {
             }
             for (name, scheme, streaming, againstC) in schemes {
                 for (ranks, threads) in configurations() {
-                    let mlups = try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme)
-                    let c = againstC ? compiled.flatMap { try? runReference($0, n: n, threads: ranks * threads, streaming: streaming) } : nil
-                    let b = bound(cores: ranks * threads, streaming: streaming)
-                    let result = KernelResult(grid: n, scheme: name, ranks: ranks, threads: threads, mlups: mlups, bound: b,
-                                              cReference: c)
+                    let result = try kernelRow(probe, grid: n, scheme: (name, scheme), ranks: ranks, threads: threads,
+                                               streaming: streaming, reference: againstC ? compiled : nil)
                     results.append(result)
                     say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 13) + Format.padRight(name, 20)
-                        + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(mlups, 0), 12),
-                           Format.padLeft(Format.fixed(b, 0), 12), Format.padLeft(Format.fixed(100 * mlups / b, 0) + "%", 12),
+                        + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(result.mlups, 0), 12),
+                           Format.padLeft(Format.fixed(result.bound, 0), 12),
+                           Format.padLeft(Format.fixed(100 * result.fractionOfBound, 0) + "%", 12),
                            Format.padLeft(result.cReference.map { Format.fixed($0, 0) } ?? "-", 12),
-                           Format.padLeft(result.cReference.map { Format.fixed(mlups / $0, 2) } ?? "-", 12)].joined())
+                           Format.padLeft(result.ratioToC.map { Format.fixed($0, 2) } ?? "-", 12)].joined())
                 }
             }
         }
         if compiled == nil { say("   (C reference skipped: gcc or bench/stencil_reference.c not found)") }
-        say("   bound: copy bandwidth / 16 B for the cores used; above 100% means more than one update per pass over memory.")
+        say("   Each row: \(rounds) rounds of (copy bandwidth, miniapp, C loop) and a last copy; figures are medians over the")
+        say("   rounds, \"of bound\" and \"ratio to C\" medians of the ratios within a round (the machine is shared and its")
+        say("   bandwidth moves). bound: copy bandwidth / 16 B for the cores and store kind used, the higher of the copies")
+        say("   just before and after the round. Above 100%: more than one update per pass over memory.")
         document.append(("heat_kernel", .array(results.map { r in
             .object([("grid", .int(r.grid)), ("scheme", .string(r.scheme)), ("ranks", .int(r.ranks)), ("threads", .int(r.threads)),
                      ("mlups", .double(r.mlups)), ("roofline_mlups", .double(r.bound)),
-                     ("fraction_of_roofline", .double(r.mlups / r.bound)),
+                     ("roofline_mlups_section_1", .double(r.boundAtStart)),
+                     ("fraction_of_roofline", .double(r.fractionOfBound)),
                      ("c_reference_mlups", r.cReference.map(JSONNode.double) ?? .null),
-                     ("ratio_to_c", r.cReference.map { JSONNode.double(r.mlups / $0) } ?? .null)])
+                     ("ratio_to_c", r.ratioToC.map(JSONNode.double) ?? .null),
+                     ("rounds", .object([("mlups", .array(r.rounds.miniapp.map(JSONNode.double))),
+                                         ("copy_bound_mlups", .array(r.rounds.copyBounds.map(JSONNode.double))),
+                                         ("c_reference_mlups", .array(r.rounds.cReference.map(JSONNode.double)))]))])
         })))
         return results
+    }
+
+    /// Rounds per kernel row.
+    private var rounds: Int { options.quick ? 3 : 5 }
+
+    /// One row of section 2, measured in rounds (see `KernelResult`).
+    private func kernelRow(_ probe: BandwidthProbe, grid n: Int, scheme: (name: String, keys: [String: JSONNode]), ranks: Int,
+                           threads: Int, streaming: Bool, reference: String?) throws -> KernelResult {
+        let cores = ranks * threads
+        func bandwidthBound() -> Double { probe.copyBound(threads: cores, streaming: streaming, repeats: 3) * 1e9 / 16 / 1e6 }
+        var copies = [bandwidthBound()], ours: [Double] = [], theirs: [Double] = []
+        for _ in 0..<rounds {
+            ours.append(try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme.keys))
+            if let reference, let c = try? runReference(reference, n: n, threads: cores, streaming: streaming) { theirs.append(c) }
+            copies.append(bandwidthBound())
+        }
+        let bounds = (0..<rounds).map { max(copies[$0], copies[$0 + 1]) }
+        let complete = theirs.count == rounds
+        return KernelResult(grid: n, scheme: scheme.name, ranks: ranks, threads: threads, mlups: Sample(ours).median,
+                            bound: Sample(bounds).median, fractionOfBound: Sample(zip(ours, bounds).map(/)).median,
+                            boundAtStart: bound(cores: cores, streaming: streaming),
+                            cReference: complete ? Sample(theirs).median : nil,
+                            ratioToC: complete ? Sample(zip(ours, theirs).map(/)).median : nil,
+                            rounds: (ours, copies, theirs))
     }
 
     /// Steps for about half a second of stepping at ~1 GLUP/s (a multiple of 16).
@@ -219,7 +264,7 @@ private final class Suite {
         let inputPath = "\(work)/heat.json", jsonPath = "\(work)/heat-summary.json"
         try input.serialized().write(toFile: inputPath, atomically: true, encoding: .utf8)
         try execute("mpirun", mpirunArguments(ranks: ranks, threads: threads) + [
-            options.executable, "--threads", "\(threads)", "--quiet", "--force", "--profile", options.quick ? "2" : "3",
+            options.executable, "--threads", "\(threads)", "--quiet", "--force", "--profile", "1",
             "--json", jsonPath, inputPath])
         let summary = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
         guard case .number(let text)? = summary["metrics"]?["mlups_stepping"]?.value, let value = Double(text) else {

@@ -3,8 +3,9 @@ import Kernels
 import ThreadPool
 
 /// Measurements inside one process: memory bandwidth (STREAM copy and
-/// triad, with and without streaming stores and software prefetch), the thread pool's fork-join
-/// round, and the cost of the phase timers' clock.
+/// triad, with and without streaming stores and software prefetch, on a
+/// `BandwidthProbe`), the thread pool's fork-join round, and the cost of
+/// the phase timers' clock.
 enum NodeBenchmarks {
     struct Bandwidth: Sendable {
         let kernel: StreamKernel
@@ -15,32 +16,17 @@ enum NodeBenchmarks {
         let gigabytesPerSecond: Double
     }
 
-    /// STREAM copy and triad on arrays of `elements` doubles (several times
-    /// the last-level cache), first touched by the threads that use them.
-    static func stream(threadCounts: [Int], elements: Int, repeats: Int) throws -> [Bandwidth] {
-        let a = try LargeArray.allocate(elements), b = try LargeArray.allocate(elements), c = try LargeArray.allocate(elements)
-        defer { LargeArray.deallocate(a); LargeArray.deallocate(b); LargeArray.deallocate(c) }
-        // An opaque zero for copy (see streamKernel).
-        let zero = Double(ProcessInfo.processInfo.environment["MINIAPP_STREAM_ZERO"] ?? "0") ?? 0
+    /// STREAM copy and triad for each thread count, store kind and prefetch.
+    static func stream(_ probe: BandwidthProbe, threadCounts: [Int], repeats: Int) -> [Bandwidth] {
         var results: [Bandwidth] = []
         for threads in threadCounts {
-            let pool = ForkJoinPool(threads: threads, pinTo: pinning(threads))
-            let parts = BlockPartition(count: elements, parts: threads)
-            pool.run { t in
-                for i in parts.range(of: t) { a[i] = 1; b[i] = 2; c[i] = 0.5 }
-            }
             for kernel in StreamKernel.allCases {
                 for streaming in [false, true] {
                     for prefetch in [false, true] {
-                        let sample = measure(repeats: repeats) {
-                            pool.run { t in
-                                streamKernel(kernel, a: a, b: b, c: c, scalar: 3, zero: zero, range: parts.range(of: t),
-                                             streaming: streaming, prefetch: prefetch)
-                            }
-                        }
-                        let bytes = Double(kernel.bytesPerElement * elements)
+                        let rate = probe.gigabytesPerSecond(kernel, threads: threads, streaming: streaming, prefetch: prefetch,
+                                                            repeats: repeats)
                         results.append(Bandwidth(kernel: kernel, threads: threads, streaming: streaming, prefetch: prefetch,
-                                                 gigabytesPerSecond: bytes / sample.minimum / 1e9))
+                                                 gigabytesPerSecond: rate))
                     }
                 }
             }
