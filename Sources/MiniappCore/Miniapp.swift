@@ -49,6 +49,20 @@ public enum Miniapp {
         }
     }
 
+    /// Prints a command-line error once for a job started by a launcher: the
+    /// ranks join MPI so that rank 0 has written the message before any rank
+    /// exits. If MPI cannot start, the launcher's rank 0 prints it anyway.
+    public static func reportUsageError(_ message: String, launcherRank: Int) {
+        guard !message.isEmpty else { return }
+        guard (try? MPIRuntime.initialize(required: .single)) != nil, let world = try? Communicator.world() else {
+            if launcherRank == 0 { Console.write(message + "\n", to: .error) }
+            return
+        }
+        if world.isRoot { Console.write(message + "\n", to: .error) }
+        try? world.barrier()
+        MPIRuntime.finalize()
+    }
+
     private static func runInput(_ options: RunOptions, world: Communicator, threadLevel: ThreadLevel) throws {
         try world.collectively { try FaultInjection.configure(rank: world.rank) }
         let (threads, threadSource) = try world.collectively { try options.resolvedThreads() }

@@ -24,29 +24,37 @@ struct MiniappCommand: ParsableCommand {
         subcommands: [RunCommand.self, BenchCommand.self, BenchPartCommand.self],
         defaultSubcommand: RunCommand.self)
 
-    /// Errors in the command line are found before MPI starts; only the rank
-    /// that the launcher calls 0 prints them, so the message appears once.
+    /// Errors in the command line are found before MPI starts. Under a
+    /// launcher they are reported like input errors: every rank joins MPI,
+    /// rank 0 alone prints, and all leave through MPI_Finalize together. A
+    /// rank that simply exited would let mpirun kill rank 0 before its message
+    /// got out (it did, now and then, on this 2-core machine).
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            if code == .success || launcherRank == 0 {
-                let message = fullMessage(for: error)
-                if !message.isEmpty { Console.write(message + "\n", to: code == .success ? .output : .error) }
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { Console.write(message + "\n", to: .output) }
+            } else if let rank = launcherRank {
+                Miniapp.reportUsageError(message, launcherRank: rank)
+            } else if !message.isEmpty {
+                Console.write(message + "\n", to: .error)
             }
             Foundation.exit(code.rawValue)
         }
     }
 
-    /// This process's rank as set by the launcher, before MPI_Init.
-    static var launcherRank: Int {
+    /// This process's rank as set by a launcher (mpirun, srun), before MPI_Init;
+    /// nil when started without one.
+    static var launcherRank: Int? {
         let environment = ProcessInfo.processInfo.environment
         for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
             if let value = environment[variable], let rank = Int(value) { return rank }
         }
-        return 0
+        return nil
     }
 }
 
