@@ -2,10 +2,13 @@ import CKernelShims
 
 /// Temporal blocking of the heat update: `steps` time steps in one pass over
 /// memory. Rows of the input (level 0) are read once; each intermediate
-/// level keeps only three rows in a small ring buffer (cache-resident); the
-/// last level is written once. A wavefront goes up the rows: at row j,
-/// level 1 computes row j, level 2 row j - 1, ..., level m row j - m + 1,
-/// each from the three rows of the level below that are now complete.
+/// level keeps only a few rows in a small ring buffer (cache-resident); the
+/// last level is written once. A wavefront goes up the rows in bands of
+/// four: at band j, level 1 computes rows j..<j+4, level 2 rows
+/// j-1..<j+3, ..., level m rows j-m+1..<j-m+5, each from the rows of the
+/// level below that are now complete. Four rows at a time because a core
+/// computes a band of rows from cache ~1.3x faster than single rows (the
+/// rows share their loads), and from cache is where this scheme computes.
 ///
 /// One thread computes its own row block of the final level, and the rows
 /// around it that the lower levels need (one row less per level: redundant
@@ -29,8 +32,10 @@ public struct WavefrontGeometry: Sendable {
     }
 }
 
-/// Scratch rows for one thread's wavefront: 3 rows per intermediate level,
-/// plus one row of boundary values. Columns from -halo-1 to nx+halo+1.
+/// Scratch rows for one thread's wavefront: a ring of `ringRows` rows per
+/// intermediate level (a band and the two rows around it), plus one row of
+/// boundary values. Columns from -halo-1 to nx+halo+1, column 0 of every
+/// row at the start of a cache line.
 public final class WavefrontBuffers: @unchecked Sendable {
     let width: Int
     let offset: Int
@@ -39,10 +44,12 @@ public final class WavefrontBuffers: @unchecked Sendable {
     let boundaryRow: UnsafeMutablePointer<Double>
 
     public init(nx: Int, halo: Int, maxSteps: Int, boundaryValue: Double) {
-        offset = halo + 1
-        width = nx + 2 * offset
+        // Column 0 at the start of a cache line in every row: fewer vector loads
+        // and stores split across two lines.
+        offset = (halo + 1 + 7) / 8 * 8
+        width = (nx + 2 * offset + 7) / 8 * 8
         levels = max(0, maxSteps - 1)
-        let count = max(1, 3 * levels * width)
+        let count = max(1, WavefrontBuffers.ringRows * levels * width)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: (count + width) * 8, alignment: 64)
         storage = raw.bindMemory(to: Double.self, capacity: count + width)
         // Ghost columns beyond a physical side must read as the boundary value.
@@ -52,11 +59,18 @@ public final class WavefrontBuffers: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// Rows computed together, and the ring rows per level that this needs:
+    /// level l computes a band while the band of level l - 1 it reads, and the
+    /// row on each side, are still there.
+    static let bandRows = 4
+    static let ringRows = bandRows + 2
+
     /// Column 0 of ring row (level, row), level in 1..<maxSteps.
     @inline(__always)
     func row(level: Int, _ r: Int) -> UnsafeMutablePointer<Double> {
-        let slot = ((r % 3) + 3) % 3
-        return storage + ((level - 1) * 3 + slot) * width + offset
+        let n = WavefrontBuffers.ringRows
+        let slot = ((r % n) + n) % n
+        return storage + ((level - 1) * n + slot) * width + offset
     }
 }
 
@@ -89,18 +103,36 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
         if (r < 0 && !g.open.south) || (r >= g.ny && !g.open.north) { return UnsafePointer(buffers.boundaryRow + buffers.offset) }
         return UnsafePointer(buffers.row(level: level, r))
     }
+    let band = WavefrontBuffers.bandRows
     let firstRow = rows(1).lowerBound, lastRow = rows(1).upperBound
-    for j in firstRow ..< lastRow + m - 1 {
+    for j in Swift.stride(from: firstRow, to: lastRow + m - 1, by: band) {
         for level in 1...m {
-            let r = j - (level - 1)
-            guard rows(level).contains(r) else { continue }
+            let levelRows = rows(level)
+            let low = max(j - (level - 1), levelRows.lowerBound)
+            let high = min(j - (level - 1) + band, levelRows.upperBound)
+            guard low < high else { continue }
             let c = columns(level)
-            let out = level == m ? v + r * s : buffers.row(level: level, r)
-            let center = source(level - 1, r)
-            heatStencilLine(center: center + c.lowerBound, south: source(level - 1, r - 1) + c.lowerBound,
-                            north: source(level - 1, r + 1) + c.lowerBound, out: out + c.lowerBound, count: c.count,
-                            rx: g.rx, ry: g.ry, streaming: streaming && level == m,
-                            prefetch: prefetch && (level == 1 || level == m))
+            func output(_ r: Int) -> UnsafeMutablePointer<Double> {
+                (level == m ? v + r * s : buffers.row(level: level, r)) + c.lowerBound
+            }
+            func input(_ r: Int) -> UnsafePointer<Double> { source(level - 1, min(r, high)) + c.lowerBound }
+            if streaming && level == m {
+                // Streaming stores align each output row on its own: one row at a time
+                // (its inputs are ring rows, in cache: nothing to prefetch).
+                for r in low ..< high {
+                    heatStencilLine(center: input(r), south: input(r - 1), north: input(r + 1), out: output(r),
+                                    count: c.count, rx: g.rx, ry: g.ry, streaming: true, prefetch: false)
+                }
+            } else {
+                // Rows past the band are never read; they repeat its last row's north.
+                // Only the first level reads, and the last writes, memory: they prefetch.
+                heatStencilBand((input(low - 1), input(low), input(low + 1), input(low + 2), input(low + 3),
+                                 input(low + 4)),
+                                (output(low), output(min(low + 1, high - 1)), output(min(low + 2, high - 1)),
+                                 output(min(low + 3, high - 1))),
+                                bandRows: high - low, count: c.count, rx: g.rx, ry: g.ry,
+                                prefetch: prefetch && (level == 1 || level == m))
+            }
         }
     }
     if streaming { kernels_store_fence() }

@@ -19,6 +19,7 @@ SCHEMES = [
     {"streaming_stores": "on"},
     {"software_prefetch": "on"},
     {"halo_depth": 3, "temporal_blocking": True, "streaming_stores": "on", "software_prefetch": "on"},
+    {"halo_depth": 6, "temporal_blocking": True, "software_prefetch": "on"},
 ]
 
 

@@ -75,4 +75,32 @@ import TestSupport
             #expect(differing == 0, "streaming \(streaming), prefetch \(prefetch)")
         }
     }
+
+    /// A band of 1-4 rows (shared loads, fused `- 2u`) gives each row the
+    /// bits of a single-row sweep, on random values of both signs.
+    @Test(arguments: [1, 3, 4, 5, 9, 17, 1030])
+    func bandsAreBitwiseSingleRows(width: Int) {
+        let block = Block(nx: width, ny: 4, seed: UInt64(100 + width))
+        let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
+        for rows in 1...4 {
+            for prefetch in [false, true] {
+                var out = [Double](repeating: .nan, count: block.data.count)
+                block.data.withUnsafeBufferPointer { u in
+                    out.withUnsafeMutableBufferPointer { v in
+                        let first = u.baseAddress! + 1, target = v.baseAddress! + block.stride + 1
+                        func row(_ k: Int) -> UnsafePointer<Double> { first + min(k, rows + 1) * block.stride }
+                        func outRow(_ k: Int) -> UnsafeMutablePointer<Double> { target + min(k, rows - 1) * block.stride }
+                        heatStencilBand((row(0), row(1), row(2), row(3), row(4), row(5)),
+                                        (outRow(0), outRow(1), outRow(2), outRow(3)),
+                                        bandRows: rows, count: width, rx: 0.19, ry: 0.23,
+                                        prefetch: prefetch)
+                    }
+                }
+                let written = (1...rows).flatMap { j in (1...width).map { j * block.stride + $0 } }
+                let differing = written.filter { out[$0].bitPattern != plain[$0].bitPattern }.count
+                #expect(differing == 0, "\(rows) rows, prefetch \(prefetch)")
+                #expect(out[(rows + 1) * block.stride + 1].isNaN, "no row past the band is written")
+            }
+        }
+    }
 }
