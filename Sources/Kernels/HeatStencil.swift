@@ -148,7 +148,7 @@ public typealias BandOutputs = (UnsafeMutablePointer<Double>, UnsafeMutablePoint
 /// Four updates with the subtractions of `2u` fused into the additions
 /// before them: `fma(u, -2, w + e)` rounds `(w + e) - 2u` once, as the
 /// plain form does (`2u` is exact), so the result is bitwise the same, but
-/// it moves two of the seven additions to the multiply units. Together
+/// two multiply-adds take the place of three of the seven additions. Together
 /// with the loads a band shares, this is what lets a core compute the
 /// update from cache faster than it streams it (section "Performance").
 @inline(__always)
