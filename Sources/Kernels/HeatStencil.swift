@@ -227,6 +227,42 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
     }
 }
 
+/// Four rows with streaming stores (the last level of a temporal block,
+/// which writes memory), for output rows that share their alignment: the
+/// same scalar columns at both ends of every row, the aligned middle in
+/// bands as in `heatStencilBand4`. Needs a store fence after the last row
+/// (`kernels_store_fence`). Bitwise the same as `heatStencilLine`.
+public func heatStencilBandStreaming(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double) {
+    var i = 0
+    while i < count && Int(bitPattern: o.0 + i) & 31 != 0 { i += 1 }
+    let head = min(i, count)
+    func scalarColumns(_ columns: Range<Int>) {
+        for k in columns {
+            o.0[k] = heatStencil1(center: r.1, south: r.0, north: r.2, at: k, rx: rx, ry: ry)
+            o.1[k] = heatStencil1(center: r.2, south: r.1, north: r.3, at: k, rx: rx, ry: ry)
+            o.2[k] = heatStencil1(center: r.3, south: r.2, north: r.4, at: k, rx: rx, ry: ry)
+            o.3[k] = heatStencil1(center: r.4, south: r.3, north: r.5, at: k, rx: rx, ry: ry)
+        }
+    }
+    scalarColumns(0 ..< head)
+    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
+    i = head
+    while i + 4 <= count {
+        let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i)
+        let c3 = loadVector(r.3, i), c4 = loadVector(r.4, i), c5 = loadVector(r.5, i)
+        kernels_stream4(o.0 + i, heatStencil4Fused(here: c1, west: loadVector(r.1, i - 1), east: loadVector(r.1, i + 1),
+                                                   south: c0, north: c2, rx: vrx, ry: vry))
+        kernels_stream4(o.1 + i, heatStencil4Fused(here: c2, west: loadVector(r.2, i - 1), east: loadVector(r.2, i + 1),
+                                                   south: c1, north: c3, rx: vrx, ry: vry))
+        kernels_stream4(o.2 + i, heatStencil4Fused(here: c3, west: loadVector(r.3, i - 1), east: loadVector(r.3, i + 1),
+                                                   south: c2, north: c4, rx: vrx, ry: vry))
+        kernels_stream4(o.3 + i, heatStencil4Fused(here: c4, west: loadVector(r.4, i - 1), east: loadVector(r.4, i + 1),
+                                                   south: c3, north: c5, rx: vrx, ry: vry))
+        i += 4
+    }
+    scalarColumns(i ..< count)
+}
+
 /// Two rows (inputs `r.0`...`r.3`, outputs `o.0`, `o.1`).
 @inline(__always)
 func heatStencilBand2(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool) {

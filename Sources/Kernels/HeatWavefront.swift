@@ -116,9 +116,13 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
                 (level == m ? v + r * s : buffers.row(level: level, r)) + c.lowerBound
             }
             func input(_ r: Int) -> UnsafePointer<Double> { source(level - 1, min(r, high)) + c.lowerBound }
-            if streaming && level == m {
-                // Streaming stores align each output row on its own: one row at a time
-                // (its inputs are ring rows, in cache: nothing to prefetch).
+            if streaming && level == m && high - low == band && (s * MemoryLayout<Double>.stride) % 32 == 0 {
+                // Rows that share their alignment (inputs in cache: nothing to prefetch).
+                heatStencilBandStreaming((input(low - 1), input(low), input(low + 1), input(low + 2), input(low + 3),
+                                          input(low + 4)), (output(low), output(low + 1), output(low + 2), output(low + 3)),
+                                         count: c.count, rx: g.rx, ry: g.ry)
+            } else if streaming && level == m {
+                // Otherwise streaming stores align each output row on its own: one row at a time.
                 for r in low ..< high {
                     heatStencilLine(center: input(r), south: input(r - 1), north: input(r + 1), out: output(r),
                                     count: c.count, rx: g.rx, ry: g.ry, streaming: true, prefetch: false)

@@ -103,4 +103,31 @@ import TestSupport
             }
         }
     }
+
+    /// Four rows with streaming stores (the last level of a temporal block):
+    /// rows that share their alignment (stride a multiple of 4), starting at
+    /// columns 0...3 so that every length of the scalar head is taken.
+    @Test(arguments: [2, 6, 10, 18, 1030])
+    func streamingBandsAreBitwiseSingleRows(width: Int) {
+        let block = Block(nx: width, ny: 4, seed: UInt64(200 + width))
+        #expect(block.stride % 4 == 0)
+        let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
+        for first in 0..<min(4, width) {
+            var out = [Double](repeating: .nan, count: block.data.count)
+            block.data.withUnsafeBufferPointer { u in
+                out.withUnsafeMutableBufferPointer { v in
+                    let origin = u.baseAddress! + 1 + first, target = v.baseAddress! + block.stride + 1 + first
+                    func row(_ k: Int) -> UnsafePointer<Double> { origin + k * block.stride }
+                    func outRow(_ k: Int) -> UnsafeMutablePointer<Double> { target + k * block.stride }
+                    heatStencilBandStreaming((row(0), row(1), row(2), row(3), row(4), row(5)),
+                                             (outRow(0), outRow(1), outRow(2), outRow(3)),
+                                             count: width - first, rx: 0.19, ry: 0.23)
+                }
+            }
+            let written = (1...4).flatMap { j in (1 + first...width).map { j * block.stride + $0 } }
+            let differing = written.filter { out[$0].bitPattern != plain[$0].bitPattern }.count
+            #expect(differing == 0, "first column \(first)")
+            #expect(out[block.stride + first].isNaN && out[5 * block.stride + 1].isNaN, "nothing outside is written")
+        }
+    }
 }
