@@ -44,10 +44,7 @@ public final class WavefrontBuffers: @unchecked Sendable {
     let boundaryRow: UnsafeMutablePointer<Double>
 
     public init(nx: Int, halo: Int, maxSteps: Int, boundaryValue: Double) {
-        // Column 0 at the start of a cache line in every row: fewer vector loads
-        // and stores split across two lines.
-        offset = (halo + 1 + 7) / 8 * 8
-        width = (nx + 2 * offset + 7) / 8 * 8
+        (offset, width) = WavefrontBuffers.rowLayout(nx: nx, halo: halo)
         levels = max(0, maxSteps - 1)
         let count = max(1, WavefrontBuffers.ringRows * levels * width)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: (count + width) * 8, alignment: 64)
@@ -58,6 +55,19 @@ public final class WavefrontBuffers: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
+
+    /// Column 0 at the start of a cache line in every row (fewer vector loads
+    /// and stores split across two lines): its offset in the row, and the row length.
+    static func rowLayout(nx: Int, halo: Int) -> (offset: Int, width: Int) {
+        let offset = (halo + 1 + 7) / 8 * 8
+        return (offset, (nx + 2 * offset + 7) / 8 * 8)
+    }
+
+    /// The bytes one thread's buffers take (for the set-up report).
+    public static func bytes(nx: Int, halo: Int, maxSteps: Int) -> Int {
+        let width = rowLayout(nx: nx, halo: halo).width
+        return (max(1, ringRows * max(0, maxSteps - 1) * width) + width) * MemoryLayout<Double>.stride
+    }
 
     /// Rows computed together, and the ring rows per level that this needs:
     /// level l computes a band while the band of level l - 1 it reads, and the

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Kernels
 import MPI
 import ThreadPool
 
@@ -73,7 +74,9 @@ struct HeatRun {
         var schemeLine = scheme.haloDepth == 1 && !scheme.temporalBlocking
             ? "one halo exchange per step, overlapped with the interior"
             : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
-                + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking)" : "")
+                + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking, "
+                    + "\(Format.bytes(WavefrontBuffers.bytes(nx: model.block.nx, halo: scheme.haloDepth, maxSteps: scheme.haloDepth))) "
+                    + "of rows kept in cache per thread)" : "")
         schemeLine += simulation.streaming ? "; streaming stores" : ""
         schemeLine += simulation.prefetch ? "; software prefetch" : ""
         if let storeTimes {
@@ -177,7 +180,7 @@ struct HeatRun {
         console.info("  boundaries  \(boundary)\(hasDirichlet ? " (u = \(Format.general(c.boundaryValue)))" : "")")
         console.info("  processes   \(setup.processesLine(context: context, threadSource: threadSource))")
         let sizes = setup.decomposition.blockSizeRange
-        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound, halo: 1)
+        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound, halo: c.scheme.haloDepth)
         console.info("  blocks      \(setup.blocksLine) points per rank, \(Format.bytes(perRank)) of fields per rank")
         let dtHow = c.requestedDt == nil ? "automatic: \(Format.general(c.safety)) x h_min^2 / (4 alpha)" : "given"
         console.info("  time        \(c.steps) steps of dt = \(Format.sci(model.dt)) (\(dtHow)), "
