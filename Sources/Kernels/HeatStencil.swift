@@ -145,29 +145,52 @@ public typealias BandRows = (UnsafePointer<Double>, UnsafePointer<Double>, Unsaf
 public typealias BandOutputs = (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
                                 UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>)
 
-/// Four updates with the subtractions of `2u` fused into the additions
-/// before them: `fma(u, -2, w + e)` rounds `(w + e) - 2u` once, as the
-/// plain form does (`2u` is exact), so the result is bitwise the same, but
+/// The vector of a band kernel: 8 doubles. One AVX-512 register where the
+/// kernel module is built for it (x86-64-v4, `native` on such a machine),
+/// two AVX2 registers otherwise, at the same speed as `SIMD4` (measured).
+/// A band computes from cache, where the FP pipes are the limit, so the
+/// width of the vectors is the rate: 8-wide is 1.4x 4-wide on AVX-512.
+typealias BandVector = SIMD8<Double>
+
+/// Updates a vector of points with the subtractions of `2u` fused into the
+/// additions before them: `fma(u, -2, w + e)` rounds `(w + e) - 2u` once, as
+/// the plain form does (`2u` is exact), so the result is bitwise the same, but
 /// two multiply-adds take the place of three of the seven additions. Together
 /// with the loads a band shares, this is what lets a core compute the
 /// update from cache faster than it streams it (section "Performance").
 @inline(__always)
-func heatStencil4Fused(here: SIMD4<Double>, west: SIMD4<Double>, east: SIMD4<Double>, south: SIMD4<Double>,
-                       north: SIMD4<Double>, rx: SIMD4<Double>, ry: SIMD4<Double>) -> SIMD4<Double> {
-    let minusTwo = SIMD4<Double>(repeating: -2)
+func heatStencilFused(here: BandVector, west: BandVector, east: BandVector, south: BandVector,
+                      north: BandVector, rx: BandVector, ry: BandVector) -> BandVector {
+    let minusTwo = BandVector(repeating: -2)
     let x = (west + east).addingProduct(here, minusTwo)
     let y = (south + north).addingProduct(here, minusTwo)
     return here + rx * x + ry * y
 }
 
 @inline(__always)
-func loadVector(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD4<Double> {
-    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Double>.self)
+func loadVector(_ p: UnsafePointer<Double>, _ i: Int) -> BandVector {
+    UnsafeRawPointer(p + i).loadUnaligned(as: BandVector.self)
 }
 
 @inline(__always)
-func storeVector(_ v: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
-    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD4<Double>.self)
+func storeVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
+    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: BandVector.self)
+}
+
+/// Streams a vector to `p + i` (32-byte aligned) as two aligned halves.
+@inline(__always)
+func streamVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
+    kernels_stream4(p + i, v.lowHalf)
+    kernels_stream4(p + i + 4, v.highHalf)
+}
+
+/// Output row k of a band at vector `i`, from input rows k, k + 1, k + 2
+/// (`below`, `here`, `above`: centres already loaded, shared with the rows around).
+@inline(__always)
+func bandUpdate(_ row: UnsafePointer<Double>, below: BandVector, here: BandVector, above: BandVector, at i: Int,
+                rx: BandVector, ry: BandVector) -> BandVector {
+    heatStencilFused(here: here, west: loadVector(row, i - 1), east: loadVector(row, i + 1), south: below,
+                     north: above, rx: rx, ry: ry)
 }
 
 /// Rows 0..<n (n = 1...4) of a band: output row k from input rows k, k + 1,
@@ -176,10 +199,10 @@ func storeVector(_ v: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>, _ i: Int
 /// first when it walks up a field in memory) and the output rows ahead, as
 /// a single-row sweep does. Bitwise the same as `heatStencilLine` on each row.
 public func heatStencilBand(_ rows: BandRows, _ out: BandOutputs, bandRows n: Int, count: Int, rx: Double, ry: Double,
-                            prefetch: Bool) {
+                            prefetch: Bool, ahead: PrefetchAhead = .none) {
     switch (n, prefetch) {
-    case (4, false): heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, prefetch: false)
-    case (4, true): heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, prefetch: true)
+    case (4, false): heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, prefetch: false, ahead: ahead)
+    case (4, true): heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, prefetch: true, ahead: ahead)
     case (2, false): heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, prefetch: false)
     case (2, true): heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, prefetch: true)
     case (3, _):
@@ -192,15 +215,20 @@ public func heatStencilBand(_ rows: BandRows, _ out: BandOutputs, bandRows n: In
     }
 }
 
-/// Four rows, 4 columns per step: 6 aligned-or-not loads of the rows'
-/// centres and 8 of their west/east neighbours for 16 updates (20 for
+/// Four rows, a vector of columns per step: 6 loads of the rows' centres
+/// and 8 of their west/east neighbours for four vectors of updates (20 for
 /// four single rows).
 @inline(__always)
-func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool) {
-    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
-    var i = 0
-    while i + 4 <= count {
-        if prefetch && i & 7 == 0 {
+func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool,
+                      ahead: PrefetchAhead = .none) {
+    let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
+    var i = 0, line = 0
+    while i + width <= count {
+        if line < ahead.lines {
+            kernels_prefetch(ahead.start + line * 64)
+            line += 1
+        }
+        if prefetch {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
             kernels_prefetch(r.4 + i + prefetchAheadRead); kernels_prefetch(r.5 + i + prefetchAheadRead)
             kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite)
@@ -208,22 +236,34 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
         }
         let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i)
         let c3 = loadVector(r.3, i), c4 = loadVector(r.4, i), c5 = loadVector(r.5, i)
-        storeVector(heatStencil4Fused(here: c1, west: loadVector(r.1, i - 1), east: loadVector(r.1, i + 1),
-                                      south: c0, north: c2, rx: vrx, ry: vry), o.0, i)
-        storeVector(heatStencil4Fused(here: c2, west: loadVector(r.2, i - 1), east: loadVector(r.2, i + 1),
-                                      south: c1, north: c3, rx: vrx, ry: vry), o.1, i)
-        storeVector(heatStencil4Fused(here: c3, west: loadVector(r.3, i - 1), east: loadVector(r.3, i + 1),
-                                      south: c2, north: c4, rx: vrx, ry: vry), o.2, i)
-        storeVector(heatStencil4Fused(here: c4, west: loadVector(r.4, i - 1), east: loadVector(r.4, i + 1),
-                                      south: c3, north: c5, rx: vrx, ry: vry), o.3, i)
-        i += 4
+        storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
+        storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+        storeVector(bandUpdate(r.3, below: c2, here: c3, above: c4, at: i, rx: vrx, ry: vry), o.2, i)
+        storeVector(bandUpdate(r.4, below: c3, here: c4, above: c5, at: i, rx: vrx, ry: vry), o.3, i)
+        i += width
     }
-    while i < count {
-        o.0[i] = heatStencil1(center: r.1, south: r.0, north: r.2, at: i, rx: rx, ry: ry)
-        o.1[i] = heatStencil1(center: r.2, south: r.1, north: r.3, at: i, rx: rx, ry: ry)
-        o.2[i] = heatStencil1(center: r.3, south: r.2, north: r.4, at: i, rx: rx, ry: ry)
-        o.3[i] = heatStencil1(center: r.4, south: r.3, north: r.5, at: i, rx: rx, ry: ry)
-        i += 1
+    bandColumns(r, o, bandRows: 4, i ..< count, rx: rx, ry: ry)
+}
+
+/// Cache lines a band kernel asks for while it computes, one per vector
+/// step, for the band that comes after it (lines `0..<lines` from `start`).
+public struct PrefetchAhead: @unchecked Sendable {
+    public let start: UnsafeRawPointer
+    public let lines: Int
+    public init(start: UnsafeRawPointer, lines: Int) { self.start = start; self.lines = lines }
+    public static var none: PrefetchAhead { PrefetchAhead(start: UnsafeRawPointer(bitPattern: 64)!, lines: 0) }
+}
+
+/// Columns of a band one at a time (ends of rows, short rows).
+@inline(__always)
+func bandColumns(_ r: BandRows, _ o: BandOutputs, bandRows n: Int, _ columns: Range<Int>, rx: Double, ry: Double) {
+    for k in columns {
+        o.0[k] = heatStencil1(center: r.1, south: r.0, north: r.2, at: k, rx: rx, ry: ry)
+        o.1[k] = heatStencil1(center: r.2, south: r.1, north: r.3, at: k, rx: rx, ry: ry)
+        if n == 4 {
+            o.2[k] = heatStencil1(center: r.3, south: r.2, north: r.4, at: k, rx: rx, ry: ry)
+            o.3[k] = heatStencil1(center: r.4, south: r.3, north: r.5, at: k, rx: rx, ry: ry)
+        }
     }
 }
 
@@ -233,56 +273,37 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
 /// bands as in `heatStencilBand4`. Needs a store fence after the last row
 /// (`kernels_store_fence`). Bitwise the same as `heatStencilLine`.
 public func heatStencilBandStreaming(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double) {
-    var i = 0
-    while i < count && Int(bitPattern: o.0 + i) & 31 != 0 { i += 1 }
-    let head = min(i, count)
-    func scalarColumns(_ columns: Range<Int>) {
-        for k in columns {
-            o.0[k] = heatStencil1(center: r.1, south: r.0, north: r.2, at: k, rx: rx, ry: ry)
-            o.1[k] = heatStencil1(center: r.2, south: r.1, north: r.3, at: k, rx: rx, ry: ry)
-            o.2[k] = heatStencil1(center: r.3, south: r.2, north: r.4, at: k, rx: rx, ry: ry)
-            o.3[k] = heatStencil1(center: r.4, south: r.3, north: r.5, at: k, rx: rx, ry: ry)
-        }
-    }
-    scalarColumns(0 ..< head)
-    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
-    i = head
-    while i + 4 <= count {
+    var head = 0
+    while head < count && Int(bitPattern: o.0 + head) & 31 != 0 { head += 1 }
+    bandColumns(r, o, bandRows: 4, 0 ..< head, rx: rx, ry: ry)
+    let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
+    var i = head
+    while i + width <= count {
         let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i)
         let c3 = loadVector(r.3, i), c4 = loadVector(r.4, i), c5 = loadVector(r.5, i)
-        kernels_stream4(o.0 + i, heatStencil4Fused(here: c1, west: loadVector(r.1, i - 1), east: loadVector(r.1, i + 1),
-                                                   south: c0, north: c2, rx: vrx, ry: vry))
-        kernels_stream4(o.1 + i, heatStencil4Fused(here: c2, west: loadVector(r.2, i - 1), east: loadVector(r.2, i + 1),
-                                                   south: c1, north: c3, rx: vrx, ry: vry))
-        kernels_stream4(o.2 + i, heatStencil4Fused(here: c3, west: loadVector(r.3, i - 1), east: loadVector(r.3, i + 1),
-                                                   south: c2, north: c4, rx: vrx, ry: vry))
-        kernels_stream4(o.3 + i, heatStencil4Fused(here: c4, west: loadVector(r.4, i - 1), east: loadVector(r.4, i + 1),
-                                                   south: c3, north: c5, rx: vrx, ry: vry))
-        i += 4
+        streamVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
+        streamVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+        streamVector(bandUpdate(r.3, below: c2, here: c3, above: c4, at: i, rx: vrx, ry: vry), o.2, i)
+        streamVector(bandUpdate(r.4, below: c3, here: c4, above: c5, at: i, rx: vrx, ry: vry), o.3, i)
+        i += width
     }
-    scalarColumns(i ..< count)
+    bandColumns(r, o, bandRows: 4, i ..< count, rx: rx, ry: ry)
 }
 
 /// Two rows (inputs `r.0`...`r.3`, outputs `o.0`, `o.1`).
 @inline(__always)
 func heatStencilBand2(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool) {
-    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
+    let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
     var i = 0
-    while i + 4 <= count {
-        if prefetch && i & 7 == 0 {
+    while i + width <= count {
+        if prefetch {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
             kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite)
         }
         let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i), c3 = loadVector(r.3, i)
-        storeVector(heatStencil4Fused(here: c1, west: loadVector(r.1, i - 1), east: loadVector(r.1, i + 1),
-                                      south: c0, north: c2, rx: vrx, ry: vry), o.0, i)
-        storeVector(heatStencil4Fused(here: c2, west: loadVector(r.2, i - 1), east: loadVector(r.2, i + 1),
-                                      south: c1, north: c3, rx: vrx, ry: vry), o.1, i)
-        i += 4
+        storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
+        storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+        i += width
     }
-    while i < count {
-        o.0[i] = heatStencil1(center: r.1, south: r.0, north: r.2, at: i, rx: rx, ry: ry)
-        o.1[i] = heatStencil1(center: r.2, south: r.1, north: r.3, at: i, rx: rx, ry: ry)
-        i += 1
-    }
+    bandColumns(r, o, bandRows: 2, i ..< count, rx: rx, ry: ry)
 }

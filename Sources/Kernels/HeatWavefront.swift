@@ -115,7 +115,27 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
     }
     let band = WavefrontBuffers.bandRows
     let firstRow = rows(1).lowerBound, lastRow = rows(1).upperBound
+    // With `prefetch`, the levels between the first and the last (which
+    // compute from cache) ask for the rows of u that level 1 reads first at
+    // the next band, a share each: level 1 then reads them from cache instead
+    // of waiting for memory (one core at 4096^2 and 8192^2: 3-8% faster).
+    let middleLevels = prefetch ? max(0, m - 2) : 0
+    /// Rows j + band + 1 ... j + 2 band of u (what level 1 reads first at the
+    /// band after j), contiguous in memory: where they start and how many cache lines.
+    func rowsAhead(_ j: Int) -> PrefetchAhead {
+        let c = columns(1), last = min(j + 2 * band, g.open.north ? g.ny + m - 1 : g.ny - 1)
+        let from = u + (j + band + 1) * s + c.lowerBound - 1, to = u + last * s + c.upperBound + 1
+        return PrefetchAhead(start: UnsafeRawPointer(from), lines: from < to ? (to - from) / 8 + 1 : 0)
+    }
     for j in Swift.stride(from: firstRow, to: lastRow + m - 1, by: band) {
+        let ahead = middleLevels > 0 ? rowsAhead(j) : .none
+        let linesPerLevel = middleLevels > 0 ? (ahead.lines + middleLevels - 1) / middleLevels : 0
+        /// The share of those lines that `level` asks for.
+        func aheadShare(_ level: Int) -> PrefetchAhead {
+            let skip = (level - 2) * linesPerLevel
+            guard level >= 2, level < m, skip < ahead.lines else { return .none }
+            return PrefetchAhead(start: ahead.start + skip * 64, lines: min(linesPerLevel, ahead.lines - skip))
+        }
         for level in 1...m {
             let levelRows = rows(level)
             let low = max(j - (level - 1), levelRows.lowerBound)
@@ -139,13 +159,15 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
                 }
             } else {
                 // Rows past the band are never read; they repeat its last row's north.
-                // Only the first level reads, and the last writes, memory: they prefetch.
+                // Only the first level reads, and the last writes, memory: they prefetch
+                // (the first only where the middle levels do not do it for it).
                 heatStencilBand((input(low - 1), input(low), input(low + 1), input(low + 2), input(low + 3),
                                  input(low + 4)),
                                 (output(low), output(min(low + 1, high - 1)), output(min(low + 2, high - 1)),
                                  output(min(low + 3, high - 1))),
                                 bandRows: high - low, count: c.count, rx: g.rx, ry: g.ry,
-                                prefetch: prefetch && (level == 1 || level == m))
+                                prefetch: prefetch && ((level == 1 && middleLevels == 0) || level == m),
+                                ahead: aheadShare(level))
             }
         }
     }

@@ -90,9 +90,11 @@ private final class Suite {
     func runAll() throws {
         say("miniapp bench \(miniappVersion): \(ProcessInfo.processInfo.hostName), \(Machine.cpuModel), \(cores) cores, "
             + "last-level cache \(Format.bytes(cache))\(options.quick ? " (quick)" : "")")
+        say("kernels built for \(kernelVectorExtension)")
         document.append(("machine", .object([("host", .string(ProcessInfo.processInfo.hostName)),
                                              ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
-                                             ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick))])))
+                                             ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick)),
+                                             ("kernel_vectors", .string(kernelVectorExtension))])))
         // The STREAM arrays live through the kernel section, which measures copy again next to each row.
         let kernels = try {
             let probe = try BandwidthProbe(elements: max(1 << 23, 4 * cache / 8))
