@@ -77,8 +77,9 @@ import TestSupport
     }
 
     /// A band of 1-4 rows (shared loads, fused `- 2u`) gives each row the
-    /// bits of a single-row sweep, on random values of both signs.
-    @Test(arguments: [1, 3, 4, 5, 8, 9, 15, 17, 23, 1030])
+    /// bits of a single-row sweep, on random values of both signs; widths
+    /// below, at and around multiples of the 8-wide vector (every tail length).
+    @Test(arguments: [1, 2, 3, 4, 5, 8, 9, 15, 17, 23, 1030])
     func bandsAreBitwiseSingleRows(width: Int) {
         let block = Block(nx: width, ny: 4, seed: UInt64(100 + width))
         let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
