@@ -225,8 +225,8 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
     var i = 0, line = 0
     while i + width <= count {
         if line < ahead.lines {
-            kernels_prefetch(ahead.start + line * 64)
-            line += 1
+            for q in 0 ..< ahead.linesPerStep { kernels_prefetch(ahead.start + (line + q) * 64) }
+            line += ahead.linesPerStep
         }
         if prefetch {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
@@ -245,12 +245,16 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
     bandColumns(r, o, bandRows: 4, i ..< count, rx: rx, ry: ry)
 }
 
-/// Cache lines a band kernel asks for while it computes, one per vector
-/// step, for the band that comes after it (lines `0..<lines` from `start`).
+/// Cache lines a band kernel asks for while it computes, `linesPerStep` per
+/// vector step, for the band that comes after it (lines `0..<lines` from
+/// `start`; the last step may ask for a few lines past them, which is harmless).
 public struct PrefetchAhead: @unchecked Sendable {
     public let start: UnsafeRawPointer
     public let lines: Int
-    public init(start: UnsafeRawPointer, lines: Int) { self.start = start; self.lines = lines }
+    public let linesPerStep: Int
+    public init(start: UnsafeRawPointer, lines: Int, linesPerStep: Int = 1) {
+        self.start = start; self.lines = lines; self.linesPerStep = max(1, linesPerStep)
+    }
     public static var none: PrefetchAhead { PrefetchAhead(start: UnsafeRawPointer(bitPattern: 64)!, lines: 0) }
 }
 

@@ -134,7 +134,10 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
         func aheadShare(_ level: Int) -> PrefetchAhead {
             let skip = (level - 2) * linesPerLevel
             guard level >= 2, level < m, skip < ahead.lines else { return .none }
-            return PrefetchAhead(start: ahead.start + skip * 64, lines: min(linesPerLevel, ahead.lines - skip))
+            // Few middle levels (k = 3, 4) need more than one line per vector step to cover the band.
+            let vectorSteps = max(1, columns(level).count / BandVector.scalarCount)
+            return PrefetchAhead(start: ahead.start + skip * 64, lines: min(linesPerLevel, ahead.lines - skip),
+                                 linesPerStep: (linesPerLevel + vectorSteps - 1) / vectorSteps)
         }
         for level in 1...m {
             let levelRows = rows(level)
