@@ -225,7 +225,9 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
     var i = 0, line = 0
     while i + width <= count {
         if line < ahead.lines {
-            for q in 0 ..< ahead.linesPerStep { kernels_prefetch(ahead.start + (line + q) * 64) }
+            kernels_prefetch(ahead.start + line * 64)
+            var more = 1
+            while more < ahead.linesPerStep { kernels_prefetch(ahead.start + (line + more) * 64); more += 1 }
             line += ahead.linesPerStep
         }
         if prefetch {
