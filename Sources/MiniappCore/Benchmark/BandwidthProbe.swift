@@ -29,22 +29,28 @@ final class BandwidthProbe {
 
     /// GB/s as STREAM counts bytes, the best of `repeats` after a warm-up.
     func gigabytesPerSecond(_ kernel: StreamKernel, threads: Int, streaming: Bool, prefetch: Bool, repeats: Int) -> Double {
+        samples(kernel, threads: threads, streaming: streaming, prefetch: prefetch, repeats: repeats).maximum
+    }
+
+    /// GB/s of each of `repeats` runs after a warm-up.
+    func samples(_ kernel: StreamKernel, threads: Int, streaming: Bool, prefetch: Bool, repeats: Int) -> Sample {
         let pool = self.pool(threads)
         let (a, b, c, zero, parts) = (a, b, c, zero, parts)
-        let sample = measure(repeats: repeats) {
+        let times = measure(repeats: repeats) {
             pool.run { t in
                 streamKernel(kernel, a: a, b: b, c: c, scalar: 3, zero: zero, range: parts.range(of: t),
                              streaming: streaming, prefetch: prefetch)
             }
         }
-        return Double(kernel.bytesPerElement * elements) / sample.minimum / 1e9
+        return Sample(times.values.map { Double(kernel.bytesPerElement * elements) / $0 / 1e9 })
     }
 
-    /// The copy bandwidth that bounds the stencil with this store kind: the
-    /// better of copy with and without software prefetch.
-    func copyBound(threads: Int, streaming: Bool, repeats: Int) -> Double {
-        [false, true].map { gigabytesPerSecond(.copy, threads: threads, streaming: streaming, prefetch: $0, repeats: repeats) }
-            .max()!
+    /// The copy bandwidth that bounds the stencil with this store kind, with
+    /// or without software prefetch, whichever is better: its median run
+    /// (`typical`) and its best run (`best`, STREAM's convention).
+    func copyBound(threads: Int, streaming: Bool, repeats: Int) -> (typical: Double, best: Double) {
+        let runs = [false, true].map { samples(.copy, threads: threads, streaming: streaming, prefetch: $0, repeats: repeats) }
+        return (runs.map(\.median).max()!, runs.map(\.maximum).max()!)
     }
 
     /// A pool of `threads` (pinned one per CPU when the process may use
