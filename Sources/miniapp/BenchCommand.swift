@@ -19,7 +19,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Results as HDF5.", valueName: "PATH"))
     var h5 = "bench.h5"
 
-    @Option(name: .long, help: ArgumentHelp("The C reference loop (default: bench/stencil_reference.c next to the build).",
+    @Option(name: .long, help: ArgumentHelp("The C reference loop (default: bench/stencil_reference.c next to the build); "
+                                            + "the C copy, copy_reference.c, is taken from the same folder.",
                                             valueName: "PATH"))
     var cReference: String?
 

@@ -124,6 +124,14 @@ def test_bench_reports_every_figure(tmp_path):
     assert {(s["kernel"], s["streaming"], s["prefetch"]) for s in data["stream"]} == \
         {(k, t, p) for k in ("copy", "triad") for t in (False, True) for p in (False, True)}
     assert all(s["gb_per_s"] > 0 for s in data["stream"])
+    # The C copy that checks ours: every thread count and store kind, against ours measured again just before
+    # it (the better of with and without prefetch). Both stream the same memory: not a factor of 3 apart.
+    assert {(c["threads"], c["streaming"]) for c in data["c_copy"]} == \
+        {(s["threads"], s["streaming"]) for s in data["stream"]}
+    for c in data["c_copy"]:
+        assert c["gb_per_s"] >= c["gb_per_s_median"] > 0 and c["ours_gb_per_s"] > 0
+        assert c["ours_over_c"] == pytest.approx(c["ours_gb_per_s"] / c["gb_per_s"], rel=1e-9)
+        assert 1 / 3 < c["ours_over_c"] < 3
     kernel = data["heat_kernel"]
     assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}
     assert any("steps per pass" in r["scheme"] for r in kernel) and any(r["scheme"] == "plain" for r in kernel)

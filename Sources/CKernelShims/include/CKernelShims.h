@@ -13,6 +13,13 @@ static inline void kernels_stream4(double *p, kernels_double4 v) {
     __builtin_nontemporal_store(v, (kernels_double4 *)p);
 }
 
+typedef double kernels_double8 __attribute__((ext_vector_type(8)));
+
+/// Stores 8 doubles (a cache line) at p (64-byte aligned) bypassing the caches.
+static inline void kernels_stream8(double *p, kernels_double8 v) {
+    __builtin_nontemporal_store(v, (kernels_double8 *)p);
+}
+
 /// Makes earlier streaming stores visible before later stores (x86 sfence).
 static inline void kernels_store_fence(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -17,7 +17,8 @@ public enum Benchmark {
         public var h5Path = "bench.h5"
         /// The miniapp executable to run under mpirun.
         public var executable: String
-        /// bench/stencil_reference.c, if found.
+        /// bench/stencil_reference.c, if found; bench/copy_reference.c, the
+        /// C copy that checks our own, is taken from the same folder.
         public var cReference: String?
 
         public init(executable: String) { self.executable = executable }
@@ -122,7 +123,8 @@ private final class Suite {
     private func stream(_ probe: BandwidthProbe) {
         say()
         say("1. Memory bandwidth (STREAM, best of \(options.quick ? 3 : 5); 3 arrays of \(Format.bytes(probe.elements * 8)))")
-        let results = NodeBenchmarks.stream(probe, threadCounts: threadCounts(), repeats: options.quick ? 3 : 5)
+        let repeats = options.quick ? 3 : 5
+        let results = NodeBenchmarks.stream(probe, threadCounts: threadCounts(), repeats: repeats)
         let counts = threadCounts()
         say("   " + Format.padRight("kernel", 26) + counts.map { Format.padLeft("\($0) thread\($0 == 1 ? "" : "s")", 13) }.joined())
         for kernel in StreamKernel.allCases {
@@ -139,6 +141,7 @@ private final class Suite {
                 }
             }
         }
+        cCopyCheck(probe, repeats: repeats)
         say("   The 5-point update streams one array in and one out, as copy does: 16 bytes per update as STREAM")
         say("   counts them (ordinary stores also read each output line first, in copy and stencil alike).")
         say("   Bound: the better copy (with or without prefetch) / 16 B:")
@@ -151,6 +154,49 @@ private final class Suite {
                      ("prefetch", .bool(r.prefetch)), ("gb_per_s", .double(r.gigabytesPerSecond))])
         })))
         document.append(("roofline_bytes_per_update", .int(16)))
+    }
+
+    /// The same copy by the C loop bench/copy_reference.c (gcc -O3
+    /// -march=native): if ours were the slower copy, the bound it sets would
+    /// be low and every fraction of it flattered. Printed as two more rows,
+    /// and as ours over C's with ours measured again just before each C run
+    /// (the bandwidth moves within a minute); the bound stays ours.
+    private func cCopyCheck(_ probe: BandwidthProbe, repeats: Int) {
+        guard let binary = references.copy else {
+            say("   (C copy check skipped: gcc or bench/copy_reference.c not found)")
+            return
+        }
+        let counts = threadCounts()
+        var rows: [JSONNode] = [], ratios: [String] = [], bits = 0
+        for streaming in [false, true] {
+            var line = "   " + Format.padRight("C copy" + (streaming ? ", streaming" : ""), 26)
+            var ours: [String] = []
+            for threads in counts {
+                let own = probe.copyBound(threads: threads, streaming: streaming, repeats: repeats).best
+                let arguments = ["\(probe.elements)", "\(repeats)", "\(threads)"] + (streaming ? ["stream"] : [])
+                guard let output = try? execute(binary, arguments, environment: ["OMP_PROC_BIND": "close", "OMP_PLACES": "cores"]),
+                      let result = try? JSONParser.parse(output.split(separator: "\n").last.map(String.init) ?? output),
+                      case .number(let best)? = result["gb_per_s_best"]?.value, let c = Double(best),
+                      case .number(let median)? = result["gb_per_s_median"]?.value,
+                      case .number(let width)? = result["vector_bits"]?.value else {
+                    say("   (C copy check failed for \(threads) thread\(threads == 1 ? "" : "s"))")
+                    return
+                }
+                bits = Int(width) ?? 0
+                line += Format.padLeft(Format.fixed(c, 1) + " GB/s", 13)
+                ours.append(Format.fixed(own / c, 2))
+                rows.append(.object([("threads", .int(threads)), ("streaming", .bool(streaming)),
+                                     ("gb_per_s", .double(c)), ("gb_per_s_median", .double(Double(median) ?? .nan)),
+                                     ("ours_gb_per_s", .double(own)), ("ours_over_c", .double(own / c))]))
+            }
+            say(line)
+            ratios.append((streaming ? "streaming " : "ordinary ") + ours.joined(separator: " / "))
+        }
+        say("   C copy: bench/copy_reference.c, gcc -O3 -march=native, \(bits)-bit vectors, the better of with and without")
+        say("   prefetch, best of \(repeats). Ours over C (ours measured again just before each C run; "
+            + "\(counts.map(String.init).joined(separator: " / ")) threads):")
+        say("   " + ratios.joined(separator: ", "))
+        document.append(("c_copy", .array(rows)))
     }
 
     /// The single-sweep roofline in MLUP/s for `cores` cores.
@@ -173,7 +219,7 @@ private final class Suite {
         var inCache = 256
         while 2 * 8 * (2 * inCache) * (2 * inCache) <= max(cache, 1 << 20) / 2 { inCache *= 2 }
         let grids = options.quick ? [inCache, 4096] : [inCache, 4096, 8192]
-        let compiled = try compileReference()
+        let compiled = references.stencil
         say()
         say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), each run timed after "
             + "a warm-up")
@@ -294,9 +340,16 @@ private final class Suite {
 
     // MARK: The C reference
 
-    private func compileReference() throws -> String? {
-        guard let source = options.cReference, FileManager.default.fileExists(atPath: source) else { return nil }
-        let binary = "\(work)/stencil_reference"
+    /// The C stencil and the C copy, compiled once (nil: gcc or the source missing).
+    private lazy var references: (stencil: String?, copy: String?) = {
+        guard let stencil = options.cReference else { return (nil, nil) }
+        let copy = URL(fileURLWithPath: stencil).deletingLastPathComponent().appendingPathComponent("copy_reference.c").path
+        return (compile(stencil, to: "stencil_reference"), compile(copy, to: "copy_reference"))
+    }()
+
+    private func compile(_ source: String, to name: String) -> String? {
+        guard FileManager.default.fileExists(atPath: source) else { return nil }
+        let binary = "\(work)/\(name)"
         do {
             try execute("gcc", ["-O3", "-march=native", "-fopenmp", source, "-o", binary, "-lm"])
         } catch {
