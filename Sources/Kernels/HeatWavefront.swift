@@ -155,7 +155,7 @@ public func heatWavefront(_ g: WavefrontGeometry, from u: UnsafePointer<Double>,
                                           input(low + 4)), (output(low), output(low + 1), output(low + 2), output(low + 3)),
                                          count: c.count, rx: g.rx, ry: g.ry)
             } else if streaming && level == m {
-                // Otherwise streaming stores align each output row on its own: one row at a time.
+                // Otherwise (rows not padded to a common alignment) each output row aligns on its own.
                 for r in low ..< high {
                     heatStencilLine(center: input(r), south: input(r - 1), north: input(r + 1), out: output(r),
                                     count: c.count, rx: g.rx, ry: g.ry, streaming: true, prefetch: false)

@@ -1,11 +1,13 @@
 /// A rank's block of a 2D field: nx x ny owned points plus a halo of `halo`
 /// points on every side, row-major (x fastest), in one aligned allocation.
+/// Stored rows are padded to whole cache lines (`paddedStride`), so every
+/// row starts at the same place in a cache line whatever nx is.
 ///
 /// The memory is not touched here: each thread initialises the rows it will
 /// compute (first touch places those pages in its NUMA domain).
 public final class Field: @unchecked Sendable {
     public let nx: Int, ny: Int, halo: Int
-    /// Elements per stored row.
+    /// Elements per stored row: `nx + 2 halo` and the padding after them.
     public let stride: Int
     /// Stored rows.
     public let rows: Int
@@ -16,7 +18,7 @@ public final class Field: @unchecked Sendable {
         self.nx = nx
         self.ny = ny
         self.halo = halo
-        stride = nx + 2 * halo
+        stride = Field.paddedStride(nx: nx, halo: halo)
         rows = ny + 2 * halo
         storage = try LargeArray.allocate(stride * rows)
     }
@@ -25,7 +27,16 @@ public final class Field: @unchecked Sendable {
 
     /// Bytes held by a field of this shape.
     public static func bytes(nx: Int, ny: Int, halo: Int) -> Int {
-        (nx + 2 * halo) * (ny + 2 * halo) * MemoryLayout<Double>.stride
+        paddedStride(nx: nx, halo: halo) * (ny + 2 * halo) * MemoryLayout<Double>.stride
+    }
+
+    /// `nx + 2 halo` rounded up to a whole number of 64-byte cache lines. Rows
+    /// that share their alignment let the temporal-blocking wavefront write
+    /// four rows together with streaming stores (which need aligned
+    /// addresses) for any nx, and a streaming-store sweep write whole lines.
+    public static func paddedStride(nx: Int, halo: Int) -> Int {
+        let lineDoubles = 64 / MemoryLayout<Double>.stride
+        return (nx + 2 * halo + lineDoubles - 1) / lineDoubles * lineDoubles
     }
 
     /// Point (0, 0), the first owned point; halo points are at negative offsets.

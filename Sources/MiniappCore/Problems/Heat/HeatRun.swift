@@ -34,7 +34,9 @@ struct HeatRun {
                                      + "\(depth) points per rank along each axis, but some blocks here are \(setup.blocksLine) points")
             }
         }
-        try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context)
+        try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context) { nx in
+            c.scheme.temporalBlocking ? context.threads * WavefrontBuffers.bytes(nx: nx, halo: depth, maxSteps: depth) : 0
+        }
         let model = HeatModel(c, block: setup.block)
 
         printSetup(model: model, setup: setup, checkpoints: plan)
