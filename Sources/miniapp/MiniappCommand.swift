@@ -37,7 +37,8 @@ struct MiniappCommand: ParsableCommand {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if code == .success {
-                if !message.isEmpty { Console.write(message + "\n", to: .output) }
+                // --help, --version: no MPI is started; under a launcher rank 0 alone prints.
+                if !message.isEmpty && (launcherRank ?? 0) == 0 { Console.write(message + "\n", to: .output) }
             } else if let rank = launcherRank {
                 Miniapp.reportUsageError(message, launcherRank: rank)
             } else if !message.isEmpty {

@@ -19,6 +19,16 @@ def test_help_and_version():
     assert version.returncode == 0 and version.stdout.startswith("miniapp ")
 
 
+def test_help_once_under_a_launcher(run_miniapp, tmp_path):
+    # Parsed before MPI starts, on every rank; rank 0 alone prints.
+    run = run_miniapp(heat_input(), np=3, args=["--help"])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("USAGE:") == 1 and "--threads" in run.stdout
+    version = run_miniapp(heat_input(), np=3, args=["--version"])
+    assert version.returncode == 0 and version.stdout.count("miniapp ") == 1
+    assert not (tmp_path / "heat.h5").exists()
+
+
 def test_overrides_reach_the_run_and_the_effective_input(run_miniapp, tmp_path):
     out = tmp_path / "override.h5"
     run = run_miniapp(heat_input(), np=4, args=["--steps", "7", "--dims", "1x4", "--output", str(out)])
