@@ -56,14 +56,14 @@ def heat_input(**sections):
 
 @pytest.fixture
 def run_miniapp(tmp_path):
-    """run_miniapp(input, np=1, threads=1, args=[], timeout=120) -> Run.
+    """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run.
 
     `input` is a dict (written as JSON) or a path; output goes to tmp_path.
     """
     assert MINIAPP.exists(), "build first: scripts/setup --no-run"
     counter = [0]
 
-    def run(document, np=1, threads=1, args=(), timeout=120, mpirun_args=(), env=None, name=None):
+    def run(document, np=1, threads=1, args=(), timeout=120, mpirun_args=(), env=None, name=None, binary=None):
         counter[0] += 1
         stem = name or f"run{counter[0]}"
         if isinstance(document, dict):
@@ -77,7 +77,7 @@ def run_miniapp(tmp_path):
         else:
             input_path = Path(document)
             output = tmp_path / f"{stem}.h5"
-        command = ["mpirun", "-np", str(np), "--oversubscribe", *mpirun_args, str(MINIAPP)]
+        command = ["mpirun", "-np", str(np), "--oversubscribe", *mpirun_args, str(binary or MINIAPP)]
         if threads is not None:
             command += ["--threads", str(threads)]
         command += [*args, str(input_path)]

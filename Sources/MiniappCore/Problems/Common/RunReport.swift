@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Kernels
 import MPI
 import ThreadPool
 
@@ -34,6 +35,7 @@ enum RunReport {
             "mpi_library": .string(library),
             "mpi_thread_level": .string(context.threadLevel.description),
             "hdf5_version": .string(HDF5Library.version),
+            "kernel_vectors": .string(kernelVectorExtension),
             "ranks": .int(comm.size),
             "threads": .int(context.threads),
             "dims": .ints(setup.topology.dims),
