@@ -23,11 +23,12 @@ let hostHasAVX512 = false
 let defaultMarch: String? = nil
 #endif
 let march = Context.environment["MINIAPP_MARCH"] ?? defaultMarch
-// The widest vectors the kernels are built for, for the benchmark's report.
+// The widest vectors the kernels are built for, for the benchmark's report and the results files.
 let vectorCondition: String? = switch march {
 case "x86-64-v4": "KERNELS_AVX512"
 case "native" where hostHasAVX512: "KERNELS_AVX512"
 case "x86-64-v3": "KERNELS_AVX2"
+case "x86-64": "KERNELS_BASELINE"
 default: nil
 }
 let kernelFlags: [SwiftSetting] = [
