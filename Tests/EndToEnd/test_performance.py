@@ -147,6 +147,14 @@ def test_bench_reports_every_figure(tmp_path):
         assert r["fraction_of_roofline_best_copy"] <= r["fraction_of_roofline"]
         assert r["mlups"] == sorted(rounds["mlups"])[len(rounds["mlups"]) // 2]
     assert any(r["c_reference_mlups"] for r in kernel)   # gcc is on our machines
+    # The hand-tuned C sweep: the plain sweep with streaming stores on one rank, in every round.
+    tuned = [r for r in kernel if r["ratio_to_tuned_c"] is not None]
+    assert {(r["scheme"], r["ranks"], r["threads"]) for r in tuned} == {("plain, streaming", 1, 1), ("plain, streaming", 1, 2)}
+    for r in tuned:
+        assert len(r["rounds"]["tuned_c_mlups"]) == len(r["rounds"]["mlups"]) and r["tuned_c_mlups"] > 0
+        assert r["tuned_c_fraction_of_roofline"] > 0 and 1 / 3 < r["ratio_to_tuned_c"] < 3
+    assert all(r["tuned_c_mlups"] is None and not r["rounds"]["tuned_c_mlups"] for r in kernel if r not in tuned)
+    assert "Against a hand-tuned C sweep" in result.stdout
     assert data["threads"]["fork_join_us_2_threads"] > 0
     mpi = data["mpi"]
     assert len(mpi["halo_exchange"]) == 20 and 0 <= mpi["overlap"]["hidden_fraction"] <= 1

@@ -71,8 +71,15 @@ struct KernelResult {
     /// The C loop's MLUP/s, and miniapp's over the C loop's of the same round.
     let cReference: Double?
     let ratioToC: Double?
+    /// The hand-tuned C sweep (`stencil_reference.c ... tuned`: prefetch,
+    /// padded rows, huge pages) in the same rounds, for the plain sweep with
+    /// streaming stores on one rank: its MLUP/s, its fraction of the bound,
+    /// and miniapp's over it.
+    let tunedC: Double?
+    let tunedFractionOfBound: Double?
+    let ratioToTunedC: Double?
     /// Every round's figures (MLUP/s), for the JSON.
-    let rounds: (miniapp: [Double], copyBounds: [Double], bestCopyBounds: [Double], cReference: [Double])
+    let rounds: (miniapp: [Double], copyBounds: [Double], bestCopyBounds: [Double], cReference: [Double], tunedC: [Double])
 }
 
 private final class Suite {
@@ -241,8 +248,10 @@ private final class Suite {
             }
             for (name, scheme, streaming, againstC) in schemes {
                 for (ranks, threads) in configurations() {
+                    // The tuned C sweep has OpenMP threads only: against one rank's threads.
+                    let tuned = againstC && streaming && ranks == 1
                     let result = try kernelRow(probe, grid: n, scheme: (name, scheme), ranks: ranks, threads: threads,
-                                               streaming: streaming, reference: againstC ? compiled : nil)
+                                               streaming: streaming, reference: againstC ? compiled : nil, tuned: tuned)
                     results.append(result)
                     say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 13) + Format.padRight(name, 20)
                         + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(result.mlups, 0), 12),
@@ -255,6 +264,15 @@ private final class Suite {
             }
         }
         if compiled == nil { say("   (C reference skipped: gcc or bench/stencil_reference.c not found)") }
+        let tunedRows = results.filter { $0.ratioToTunedC != nil }
+        if !tunedRows.isEmpty {
+            say("   Against a hand-tuned C sweep (stencil_reference.c \"tuned\": streaming stores, the row read from memory")
+            say("   prefetched, padded rows, huge pages), in the same rounds: its fraction of the bound, and miniapp over it:")
+            say("   " + tunedRows.map { r in
+                "\(r.grid)^2 \(r.ranks)x\(r.threads) C \(Format.fixed(100 * (r.tunedFractionOfBound ?? 0), 0))%, ours/C "
+                    + Format.fixed(r.ratioToTunedC ?? 0, 2)
+            }.joined(separator: "; "))
+        }
         say("   Each row: \(rounds) rounds of (copy bandwidth, miniapp, C loop) and a last copy; figures are medians over the")
         say("   rounds, \"of bound\" and \"ratio to C\" medians of the ratios within a round (the machine is shared and its")
         say("   bandwidth moves). bound: copy bandwidth / 16 B for the cores and store kind used, the mean of the median")
@@ -269,10 +287,14 @@ private final class Suite {
                      ("fraction_of_roofline_best_copy", .double(r.fractionOfBestBound)),
                      ("c_reference_mlups", r.cReference.map(JSONNode.double) ?? .null),
                      ("ratio_to_c", r.ratioToC.map(JSONNode.double) ?? .null),
+                     ("tuned_c_mlups", r.tunedC.map(JSONNode.double) ?? .null),
+                     ("tuned_c_fraction_of_roofline", r.tunedFractionOfBound.map(JSONNode.double) ?? .null),
+                     ("ratio_to_tuned_c", r.ratioToTunedC.map(JSONNode.double) ?? .null),
                      ("rounds", .object([("mlups", .array(r.rounds.miniapp.map(JSONNode.double))),
                                          ("copy_bound_mlups", .array(r.rounds.copyBounds.map(JSONNode.double))),
                                          ("best_copy_bound_mlups", .array(r.rounds.bestCopyBounds.map(JSONNode.double))),
-                                         ("c_reference_mlups", .array(r.rounds.cReference.map(JSONNode.double)))]))])
+                                         ("c_reference_mlups", .array(r.rounds.cReference.map(JSONNode.double))),
+                                         ("tuned_c_mlups", .array(r.rounds.tunedC.map(JSONNode.double)))]))])
         })))
         return results
     }
@@ -282,21 +304,24 @@ private final class Suite {
 
     /// One row of section 2, measured in rounds (see `KernelResult`).
     private func kernelRow(_ probe: BandwidthProbe, grid n: Int, scheme: (name: String, keys: [String: JSONNode]), ranks: Int,
-                           threads: Int, streaming: Bool, reference: String?) throws -> KernelResult {
+                           threads: Int, streaming: Bool, reference: String?, tuned: Bool) throws -> KernelResult {
         let cores = ranks * threads
         func bandwidthBound() -> (typical: Double, best: Double) {
             let copy = probe.copyBound(threads: cores, streaming: streaming, repeats: 5)
             return (copy.typical * 1e9 / 16 / 1e6, copy.best * 1e9 / 16 / 1e6)
         }
-        var copies = [bandwidthBound()], ours: [Double] = [], theirs: [Double] = []
+        var copies = [bandwidthBound()], ours: [Double] = [], theirs: [Double] = [], tunedC: [Double] = []
         for _ in 0..<rounds {
             ours.append(try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme.keys))
-            if let reference, let c = try? runReference(reference, n: n, threads: cores, streaming: streaming) { theirs.append(c) }
+            if let reference, let c = try? runReference(reference, n: n, threads: cores, mode: streaming ? "stream" : nil) {
+                theirs.append(c)
+            }
+            if tuned, let reference, let c = try? runReference(reference, n: n, threads: cores, mode: "tuned") { tunedC.append(c) }
             copies.append(bandwidthBound())
         }
         let bounds = (0..<rounds).map { (copies[$0].typical + copies[$0 + 1].typical) / 2 }
         let bestBounds = (0..<rounds).map { max(copies[$0].best, copies[$0 + 1].best) }
-        let complete = theirs.count == rounds
+        let complete = theirs.count == rounds, tunedComplete = tunedC.count == rounds
         return KernelResult(grid: n, scheme: scheme.name, ranks: ranks, threads: threads, mlups: Sample(ours).median,
                             bound: Sample(bounds).median, fractionOfBound: Sample(zip(ours, bounds).map(/)).median,
                             bestBound: Sample(bestBounds).median,
@@ -304,7 +329,10 @@ private final class Suite {
                             boundAtStart: bound(cores: cores, streaming: streaming),
                             cReference: complete ? Sample(theirs).median : nil,
                             ratioToC: complete ? Sample(zip(ours, theirs).map(/)).median : nil,
-                            rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs))
+                            tunedC: tunedComplete ? Sample(tunedC).median : nil,
+                            tunedFractionOfBound: tunedComplete ? Sample(zip(tunedC, bounds).map(/)).median : nil,
+                            ratioToTunedC: tunedComplete ? Sample(zip(ours, tunedC).map(/)).median : nil,
+                            rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs, tunedC))
     }
 
     /// Steps for about half a second of stepping at ~1 GLUP/s (a multiple of 16).
@@ -358,8 +386,9 @@ private final class Suite {
         return binary
     }
 
-    private func runReference(_ binary: String, n: Int, threads: Int, streaming: Bool) throws -> Double {
-        let output = try execute(binary, ["\(n)", "\(steps(for: n))", "\(threads)"] + (streaming ? ["stream"] : []),
+    /// - Parameter mode: nil (ordinary stores), "stream" or "tuned" (see the C source).
+    private func runReference(_ binary: String, n: Int, threads: Int, mode: String?) throws -> Double {
+        let output = try execute(binary, ["\(n)", "\(steps(for: n))", "\(threads)"] + (mode.map { [$0] } ?? []),
                                  environment: ["OMP_PROC_BIND": "close", "OMP_PLACES": "cores"])
         let result = try JSONParser.parse(output.split(separator: "\n").last.map(String.init) ?? output)
         guard case .number(let text)? = result["mlups_mean"]?.value, let value = Double(text) else {
