@@ -26,6 +26,8 @@ CASES = {
     "safety above one": (lambda d: d["time"].update({"safety": 1.5}), 65, ["time.safety"]),
     "modes wrong length": (lambda d: d["initial"].update({"modes": [1]}), 65, ["initial.modes", "2 elements"]),
     "too few points for ranks": (lambda d: d["grid"].update({"nx": 2, "ny": 2}), 65, ["too few points", "6 ranks"]),
+    "halo deeper than a block": (lambda d: d.update({"scheme": {"halo_depth": 30}}), 65,
+                                 ["scheme.halo_depth 30", "at least 30 points per rank", "22-23 x 22-23"]),
     "dims do not match ranks": (lambda d: d["decomposition"].update({"dims": [4, 4]}), 65, ["4 x 4", "6 ranks"]),
     "unwritable output directory": (lambda d: d["output"].update({"path": "/nonexistent-dir/out.h5"}), 73,
                                     ["/nonexistent-dir", "does not exist"]),

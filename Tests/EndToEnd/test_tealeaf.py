@@ -120,6 +120,15 @@ def test_deep_halos_change_messages_not_bits(run_miniapp):
         assert other.tobytes() == fields[0].tobytes()
 
 
+def test_halo_deeper_than_a_block_is_refused(run_miniapp, tmp_path):
+    run = run_miniapp(solver_input("ppcg", halo_depth=40), np=4, timeout=40)
+    assert run.returncode == 65, run.stderr
+    errors = run.errors()
+    assert len(errors) == 1, run.stderr
+    assert "solver.halo_depth 40 needs at least 40 cells per rank" in errors[0] and "32 x 32 cells" in errors[0], errors[0]
+    assert not list(tmp_path.glob("*.h5*"))
+
+
 @pytest.mark.parametrize("deck, words", [
     ("*tea\nstate 1 density=1 energy=1\ntl_use_gc\n*endtea\n", ["bad.in:3:1", "unknown keyword 'tl_use_gc'", "tl_use_cg"]),
     ("*tea\nstate 1 density=1 energy=1\nx_cells=1.5\n*endtea\n", ["bad.in:3:9", "x_cells", "integer"]),

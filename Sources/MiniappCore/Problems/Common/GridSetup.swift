@@ -43,6 +43,19 @@ struct GridSetup {
             + "thread\(threads == 1 ? "" : "s") (\(threadSource)) = \(ranks * threads) in all"
     }
 
+    /// A halo `depth` points deep is filled from the neighbouring blocks only,
+    /// so every block must be at least that wide along each axis. `key` names
+    /// the input setting, `unit` what the grid counts ("points", "cells").
+    func requireBlocks(coveringHalo depth: Int, key: String, unit: String, context: RunContext) throws {
+        try communicator.collectively {
+            let sizes = decomposition.blockSizeRange
+            if min(sizes.x.lowerBound, sizes.y.lowerBound) < depth {
+                throw MiniappFailure(.dataError, "\(context.options.inputName): \(key) \(depth) needs at least \(depth) "
+                                     + "\(unit) per rank along each axis, but some blocks here are \(blocksLine) \(unit)")
+            }
+        }
+    }
+
     /// "84-85 x 125 points per rank"
     var blocksLine: String {
         let sizes = decomposition.blockSizeRange

@@ -27,13 +27,7 @@ struct HeatRun {
                                   checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
         let topology = setup.topology, comm = setup.communicator
         let depth = c.scheme.haloDepth
-        try comm.collectively {
-            let sizes = setup.decomposition.blockSizeRange
-            if min(sizes.x.lowerBound, sizes.y.lowerBound) < depth {
-                throw MiniappFailure(.dataError, "\(context.options.inputName): scheme.halo_depth \(depth) needs at least "
-                                     + "\(depth) points per rank along each axis, but some blocks here are \(setup.blocksLine) points")
-            }
-        }
+        try setup.requireBlocks(coveringHalo: depth, key: "scheme.halo_depth", unit: "points", context: context)
         try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context) { nx in
             c.scheme.temporalBlocking ? context.threads * WavefrontBuffers.bytes(nx: nx, halo: depth, maxSteps: depth) : 0
         }

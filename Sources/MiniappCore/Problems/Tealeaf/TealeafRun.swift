@@ -24,13 +24,7 @@ struct TealeafRun {
                                   checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
         let comm = setup.communicator
         let halo = c.solver.haloDepth
-        try comm.collectively {
-            let smallest = min(setup.decomposition.blockSizeRange.x.lowerBound, setup.decomposition.blockSizeRange.y.lowerBound)
-            if smallest < halo {
-                throw MiniappFailure(.dataError, "\(context.options.inputName): halo_depth \(halo) needs at least \(halo) "
-                                     + "cells per rank along each axis, but some blocks here are \(setup.blocksLine) cells")
-            }
-        }
+        try setup.requireBlocks(coveringHalo: halo, key: "solver.halo_depth", unit: "cells", context: context)
         try MemoryCheck.require(arrays: TealeafSolver.fieldCount(c.solver), halo: halo, setup: setup, context: context)
         let model = TealeafModel(c, block: setup.block, halo: halo, coords: setup.topology.coords, dims: setup.topology.dims)
         printSetup(setup: setup, model: model, checkpoints: plan)
