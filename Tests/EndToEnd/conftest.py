@@ -54,6 +54,32 @@ def heat_input(**sections):
     return document
 
 
+@dataclass
+class Bench:
+    result: subprocess.CompletedProcess
+    json: Path
+    h5: Path
+
+
+@pytest.fixture(scope="session")
+def quick_bench_run(tmp_path_factory):
+    """One `miniapp bench --quick` for the session (a few minutes): its
+    output checked by test_performance, its figures used by test_model."""
+    directory = tmp_path_factory.mktemp("bench")
+    result = subprocess.run([str(MINIAPP), "bench", "--quick", "--json", str(directory / "bench.json"),
+                             "--h5", str(directory / "bench.h5")], capture_output=True, text=True, timeout=900,
+                            cwd=directory)
+    return Bench(result, directory / "bench.json", directory / "bench.h5")
+
+
+@pytest.fixture
+def quick_bench(quick_bench_run):
+    """The JSON of the session's quick bench (which must have succeeded)."""
+    result = quick_bench_run.result
+    assert result.returncode == 0, result.stdout + result.stderr
+    return quick_bench_run.json
+
+
 @pytest.fixture
 def run_miniapp(tmp_path):
     """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run.

@@ -3,13 +3,11 @@ outputs; and the benchmark command runs and reports every figure (its
 numbers are for people to read, not thresholds for tests)."""
 
 import json
-import os
-import subprocess
 
 import h5py
 import pytest
 
-from conftest import MINIAPP, heat_input
+from conftest import heat_input
 
 SCHEMES = [
     {},
@@ -111,16 +109,13 @@ def test_profile_repeats_and_json_summary(run_miniapp, tmp_path):
         assert "u" not in f["fields"]   # output.fields false: no snapshots
 
 
-def test_bench_reports_every_figure(tmp_path):
-    env = {**os.environ}
-    result = subprocess.run([str(MINIAPP), "bench", "--quick", "--json", str(tmp_path / "bench.json"),
-                             "--h5", str(tmp_path / "bench.h5")], capture_output=True, text=True, timeout=900,
-                            cwd=tmp_path, env=env)
+def test_bench_reports_every_figure(quick_bench_run):
+    result = quick_bench_run.result
     assert result.returncode == 0, result.stdout + result.stderr
     for heading in ["1. Memory bandwidth", "2. Heat kernel", "3. Thread pool", "4. Halo exchange", "5. MPI_Allreduce",
                     "6. Writing"]:
         assert heading in result.stdout
-    data = json.loads((tmp_path / "bench.json").read_text())
+    data = json.loads(quick_bench_run.json.read_text())
     assert {(s["kernel"], s["streaming"], s["prefetch"]) for s in data["stream"]} == \
         {(k, t, p) for k in ("copy", "triad") for t in (False, True) for p in (False, True)}
     assert all(s["gb_per_s"] > 0 for s in data["stream"])
@@ -159,5 +154,5 @@ def test_bench_reports_every_figure(tmp_path):
     mpi = data["mpi"]
     assert len(mpi["halo_exchange"]) == 20 and 0 <= mpi["overlap"]["hidden_fraction"] <= 1
     assert mpi["allreduce_us"]["one_exact_sum"] > 0 and mpi["hdf5_write"]["parallel_hdf5_gb_per_s"] > 0
-    with h5py.File(tmp_path / "bench.h5") as f:
+    with h5py.File(quick_bench_run.h5) as f:
         assert json.loads(f.attrs["results_json"])["machine"]["cores"] == data["machine"]["cores"]

@@ -1,6 +1,7 @@
 """miniapp-report: tables and plots from miniapp's HDF5 result files.
 
-  miniapp-report scaling RUN.h5 ... [--out DIR] [--kind strong|weak]
+  miniapp-report scaling RUN.h5 ... [--out DIR] [--kind strong|weak] [--model BENCH.json]
+  miniapp-report model BENCH.json --grid NX NY --ranks 1,4,16 --threads 1,4 [--ranks-per-node Q]
   miniapp-report show RUN.h5 [--plot FILE.png]
   miniapp-report field RUN.h5 [--snapshot last|all|K] [--field u] [--out DIR]
 """
@@ -9,8 +10,33 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import scaling, summary
+from . import model, scaling, summary
 from .results import ReportError, load
+
+
+def integers(text):
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a list like 1,4,16, got '{text}'")
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got '{text}'")
+    return values
+
+
+def network_options(parser):
+    parser.add_argument("--network-latency", type=float, metavar="US",
+                        help="MPI latency between nodes in microseconds (needed when ranks span several hosts)")
+    parser.add_argument("--network-bandwidth", type=float, metavar="GB/S",
+                        help="MPI bandwidth between nodes in GB/s (needed when ranks span several hosts)")
+
+
+def bench_machine(path, args):
+    latency = args.network_latency * 1e-6 if args.network_latency is not None else None
+    bandwidth = args.network_bandwidth * 1e9 if args.network_bandwidth is not None else None
+    if (latency is not None and latency < 0) or (bandwidth is not None and bandwidth <= 0):
+        raise ReportError("--network-latency must be >= 0 and --network-bandwidth > 0")
+    return model.Machine.from_bench(path, latency, bandwidth)
 
 
 def main(argv=None):
@@ -22,6 +48,21 @@ def main(argv=None):
     p.add_argument("files", nargs="+", type=Path, help="result files (.h5)")
     p.add_argument("--out", type=Path, default=Path("report"), help="directory for the table and plots (default: report)")
     p.add_argument("--kind", choices=["strong", "weak"], help="default: strong when every run has the same grid")
+    p.add_argument("--model", type=Path, metavar="BENCH.json",
+                   help="also the performance model's stepping time and efficiency (heat runs), from `miniapp bench` figures")
+    network_options(p)
+
+    p = commands.add_parser("model", help="the performance model's prediction of a scaling study (heat problem)")
+    p.add_argument("bench", type=Path, help="the JSON of `miniapp bench` on a node of the machine")
+    p.add_argument("--grid", type=int, nargs=2, required=True, metavar=("NX", "NY"),
+                   help="the grid (weak scaling: the grid of one core)")
+    p.add_argument("--ranks", type=integers, required=True, help="ranks, e.g. 1,4,16,64")
+    p.add_argument("--threads", type=integers, default=[1], help="threads per rank, e.g. 1,4 (default 1)")
+    p.add_argument("--ranks-per-node", type=int, help="default: the bench node's cores / threads")
+    p.add_argument("--kind", choices=["strong", "weak"], default="strong")
+    p.add_argument("--halo-depth", type=int, default=1, help="scheme.halo_depth (default 1)")
+    p.add_argument("--periodic", action="store_true", help="periodic in x and y")
+    network_options(p)
 
     p = commands.add_parser("show", help="summary of one run: input, decomposition, timings, diagnostics")
     p.add_argument("file", type=Path)
@@ -37,7 +78,8 @@ def main(argv=None):
     try:
         if args.command == "scaling":
             runs = [load(path) for path in args.files]
-            kind, table = scaling.rows(runs, args.kind)
+            machine = bench_machine(args.model, args) if args.model else None
+            kind, table = scaling.rows(runs, args.kind, machine)
             unit = runs[0].work_unit
             args.out.mkdir(parents=True, exist_ok=True)
             text = scaling.as_text(kind, table, unit)
@@ -47,6 +89,13 @@ def main(argv=None):
             images = scaling.plot(kind, table, runs, args.out)
             print(text, end="")
             print(f"wrote {args.out}/scaling.txt, scaling.csv, scaling.md, " + ", ".join(p.name for p in images))
+        elif args.command == "model":
+            if min(args.grid) < 1 or args.halo_depth < 1 or (args.ranks_per_node or 1) < 1:
+                raise ReportError("--grid, --halo-depth and --ranks-per-node must be positive")
+            machine = bench_machine(args.bench, args)
+            table = model.study(machine, *args.grid, args.ranks, args.threads, args.ranks_per_node,
+                                (args.periodic, args.periodic), args.halo_depth, args.kind)
+            print(model.as_text(table, args.kind), end="")
         elif args.command == "show":
             run = load(args.file)
             print(summary.describe(run), end="")

@@ -3,6 +3,8 @@ files of runs of the same problem on different ranks x threads."""
 
 import csv
 import io
+import math
+import sys
 
 import matplotlib
 
@@ -10,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import model  # noqa: E402
 from .results import ReportError  # noqa: E402
 
 # Phases stacked in the breakdown, in this order; the rest is "other".
@@ -27,9 +30,10 @@ def study_kind(runs):
     return "strong" if len({(r.nx, r.ny) for r in runs}) == 1 else "weak"
 
 
-def rows(runs, kind=None):
+def rows(runs, kind=None, machine=None):
     """One row per run, sorted by cores, with speedup and efficiency against
-    the run with the fewest cores."""
+    the run with the fewest cores; with a `model.Machine`, also the measured
+    stepping time per step against the model's, and the model's efficiency."""
     if not runs:
         raise ReportError("no result files")
     problems = {r.problem for r in runs}
@@ -53,20 +57,70 @@ def rows(runs, kind=None):
             "steps": r.steps, "time_per_step": r.time_per_step, "rate": r.rate, "speedup": speedup,
             "ideal_speedup": ideal, "efficiency": speedup / ideal, "imbalance": imbalance, "file": str(r.path),
         })
+    if machine is not None:
+        add_model(kind, table, runs, machine)
     return kind, table
+
+
+def add_model(kind, table, runs, machine):
+    """Columns of the performance model (heat runs): measured stepping time
+    per step (halo exchange and stencil, as `stepping_seconds`), the model's,
+    their ratio, and the efficiency the model predicts."""
+    predictions = []
+    for index, run in enumerate(runs):
+        try:
+            predictions.append(model.predict_run(machine, run))
+        except ReportError as error:
+            if index == 0:   # the base of every efficiency
+                raise
+            # e.g. more cores on a node than the bench had: that row has no model
+            print(f"miniapp-report: no model for {run.path}: {error}", file=sys.stderr)
+            predictions.append(None)
+    def stepping(run):
+        return float(run.attributes.get("stepping_seconds", math.nan)) / max(1, run.steps)
+
+    def efficiency(base_time, time, run, row):
+        """Like the table's efficiency, from times per step."""
+        speedup = base_time / time
+        if kind == "weak":
+            speedup *= (run.nx * run.ny) / (runs[0].nx * runs[0].ny)
+        return speedup / row["ideal_speedup"]
+
+    for row, run, p in zip(table, runs, predictions):
+        measured = stepping(run)
+        row.update(stepping_per_step=measured, stepping_efficiency=efficiency(stepping(runs[0]), measured, run, row),
+                   model_per_step=math.nan, model_over_measured=math.nan, model_efficiency=math.nan)
+        if p is not None:
+            row.update(model_per_step=p.step, model_over_measured=p.step / measured,
+                       model_efficiency=efficiency(predictions[0].step, p.step, run, row))
+    return table
 
 
 COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("cores", "cores", "{}"), ("grid", "grid", "{}"),
            ("steps", "steps", "{}"), ("time_per_step", "time/step [s]", "{:.4e}"), ("rate", "rate", "{:.1f}"),
            ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}")]
+MODEL_COLUMNS = [("stepping_per_step", "stepping/step [s]", "{:.4e}"), ("model_per_step", "model/step [s]", "{:.4e}"),
+                 ("model_over_measured", "model/measured", "{:.3f}"), ("stepping_efficiency", "stepping eff.", "{:.3f}"),
+                 ("model_efficiency", "model eff.", "{:.3f}")]
+
+
+def columns(table):
+    return COLUMNS + (MODEL_COLUMNS if "model_per_step" in table[0] else [])
+
+
+def headers(table, unit):
+    return [title if key != "rate" else unit for key, title, _ in columns(table)]
 
 
 def as_text(kind, table, unit):
-    header = [title if key != "rate" else unit for key, title, _ in COLUMNS]
-    cells = [[fmt.format(row[key]) for key, _, fmt in COLUMNS] for row in table]
+    header = headers(table, unit)
+    cells = [[fmt.format(row[key]) for key, _, fmt in columns(table)] for row in table]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     lines = [f"{kind} scaling, {len(table)} runs (speedup and efficiency against {table[0]['cores']} core"
              f"{'s' if table[0]['cores'] != 1 else ''}; imbalance = max/avg compute time over ranks)"]
+    if "model_per_step" in table[0]:
+        lines.append("model: the performance model's time per step against the measured stepping time (halo "
+                     "exchange and stencil: no diagnostics, no output), and the efficiency of each")
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines) + "\n"
@@ -74,7 +128,7 @@ def as_text(kind, table, unit):
 
 def as_csv(table):
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[key for key, _, _ in COLUMNS] + ["ideal_speedup", "file"])
+    writer = csv.DictWriter(out, fieldnames=[key for key, _, _ in columns(table)] + ["ideal_speedup", "file"])
     writer.writeheader()
     for row in table:
         writer.writerow({key: row[key] for key in writer.fieldnames})
@@ -82,9 +136,9 @@ def as_csv(table):
 
 
 def as_markdown(kind, table, unit):
-    header = [title if key != "rate" else unit for key, title, _ in COLUMNS]
+    header = headers(table, unit)
     lines = [f"**{kind} scaling**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |" for row in table]
+    lines += ["| " + " | ".join(fmt.format(row[key]) for key, _, fmt in columns(table)) + " |" for row in table]
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +162,11 @@ def plot(kind, table, runs, out_dir):
         label = f"{threads} thread{'s' if threads != 1 else ''}/rank"
         c = [r["cores"] for r in rows_]
         left.plot(c, [r["speedup"] for r in rows_], "o-", label=label)
-        right.plot(c, [r["efficiency"] for r in rows_], "o-", label=label)
+        line, = right.plot(c, [r["efficiency"] for r in rows_], "o-", label=label)
+        if "model_efficiency" in rows_[0]:   # the model predicts the stepping: compare like with like
+            right.plot(c, [r["stepping_efficiency"] for r in rows_], "s--", color=line.get_color(),
+                       label=f"{label}, stepping only")
+            right.plot(c, [r["model_efficiency"] for r in rows_], "x:", color=line.get_color(), label=f"{label}, model")
     left.plot(ideal_cores, [c / base["cores"] for c in ideal_cores], "k--", label="ideal")
     left.set_xlabel("cores (ranks x threads)")
     left.set_ylabel("scaled speedup" if kind == "weak" else "speedup")
@@ -117,7 +175,9 @@ def plot(kind, table, runs, out_dir):
     left.legend(fontsize=8)
     left.set_title(f"{kind} scaling: speedup")
     right.axhline(1.0, color="k", linestyle="--", label="ideal")
-    right.set_ylim(0, max(1.1, max(r["efficiency"] for r in table) * 1.1))
+    highest = max(v for r in table for v in (r["efficiency"], r.get("stepping_efficiency", 0), r.get("model_efficiency", 0))
+                  if math.isfinite(v))
+    right.set_ylim(0, max(1.1, highest * 1.1))
     right.set_xscale("log", base=2)
     right.set_xlabel("cores (ranks x threads)")
     right.set_ylabel("parallel efficiency")

@@ -1,0 +1,341 @@
+"""The performance model of the heat problem's stepping (README,
+"Performance"): what one time step costs a rank, from figures measured by
+`miniapp bench` (update rates in and out of cache, MPI latency and bandwidth
+between ranks, the thread pool's fork-join round), and what the slowest rank
+makes of a strong- or weak-scaling run.
+
+It follows the code's structure: with a halo one point deep the exchange
+overlaps the interior (Open MPI has no progress thread; the main thread
+drives it between chunks of its rows), then the strips next to exchanged
+sides are computed; with a halo k deep one exchange (not overlapped) is
+followed by k sweeps, each one point less into the halo. Between ranks of
+one host a message is a copy the main thread makes inside MPI (CPU time,
+never hidden); across hosts the network's latency and bandwidth apply and
+the interior hides them. Diagnostics and output are not modelled: the model
+predicts the stepping time (`stepping_seconds` of a result file)."""
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from .results import ReportError
+
+CLOCK_READS_PER_STEP = 10     # the phase timers (README, "Performance")
+ROW_ALIGNMENT = 8             # doubles: Field.paddedStride rounds rows up to a cache line
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One node as `miniapp bench` measured it (rates in updates/s, times in s)."""
+    cores: int
+    cache_bytes: int
+    in_cache: tuple       # (one core, all cores): the plain sweep on a grid in cache
+    from_memory: dict     # (streaming stores, software prefetch) -> (one core, all cores)
+    latency: float        # one halo message between two ranks of the node
+    bandwidth: float      # bytes/s of a large one
+    fork_join: dict       # threads -> seconds per fork-join round
+    clock_read: float
+    network_latency: float = None
+    network_bandwidth: float = None
+
+    @classmethod
+    def from_bench(cls, path, network_latency=None, network_bandwidth=None):
+        """Reads a `miniapp bench --json` file (network figures in s and B/s,
+        for runs whose ranks span several hosts)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            cores, cache = int(data["machine"]["cores"]), int(data["machine"]["last_level_cache_bytes"])
+            kernel, mpi, threads = data["heat_kernel"], data["mpi"], data["threads"]
+        except FileNotFoundError:
+            raise ReportError(f"{path}: no such file")
+        except (ValueError, KeyError, TypeError) as error:
+            raise ReportError(f"{path}: not the JSON of `miniapp bench` ({error.__class__.__name__}: {error})")
+
+        grids = sorted({row["grid"] for row in kernel})
+        small, large = grids[0], grids[1:]
+        if not large:
+            raise ReportError(f"{path}: the bench measured no grid larger than the cache")
+
+        def rates(grid_list, scheme):
+            rows = [r for r in kernel if r["grid"] in grid_list and r["scheme"] == scheme]
+            one = [r["mlups"] for r in rows if r["ranks"] * r["threads"] == 1]
+            full = [r["mlups"] for r in rows if r["ranks"] * r["threads"] == cores]
+            if not one or not full:
+                return None
+            return statistics.median(one) * 1e6, statistics.median(full) * 1e6
+
+        in_cache = rates([small], "plain")
+        from_memory = {key: value for key, value in {
+            (True, True): rates(large, "plain, streaming"), (False, True): rates(large, "plain"),
+            (False, False): rates(large, "plain, no prefetch")}.items() if value}
+        if not in_cache or (False, True) not in from_memory:
+            raise ReportError(f"{path}: the bench has no plain-sweep rows for 1 core and all {cores}")
+
+        exchange = mpi["halo_exchange"]
+        small_messages = [r["microseconds"] * 1e-6 for r in exchange if r["bytes"] <= 256]
+        latency = statistics.median(small_messages)
+        large_messages = [r["bytes"] / (r["microseconds"] * 1e-6 - latency) for r in exchange
+                          if r["bytes"] >= 256 * 1024 and r["microseconds"] * 1e-6 > latency]
+        if not small_messages or not large_messages:
+            raise ReportError(f"{path}: the bench's halo exchange has no small or no large messages")
+        fork_join = {int(key.split("_")[3]): value * 1e-6 for key, value in threads.items()
+                     if key.startswith("fork_join_us_")}
+        return cls(cores=cores, cache_bytes=cache, in_cache=in_cache, from_memory=from_memory, latency=latency,
+                   bandwidth=statistics.median(large_messages), fork_join=fork_join,
+                   clock_read=threads.get("clock_read_ns", 25.0) * 1e-9,
+                   network_latency=network_latency, network_bandwidth=network_bandwidth)
+
+    def rate_per_core(self, cores_busy, fields_in_cache, streaming, prefetch):
+        """Updates/s of one core while `cores_busy` cores of its node sweep:
+        linear in the cores until the node's rate (measured with all of them)."""
+        if cores_busy > self.cores:
+            raise ReportError(f"{cores_busy} cores busy on a node, but the bench ran on {self.cores}: run "
+                              f"`miniapp bench` on a node of the machine the model is for")
+        if fields_in_cache:
+            one, full = self.in_cache
+        else:
+            key = (streaming, prefetch)
+            if key not in self.from_memory:
+                raise ReportError("the bench has no rate for the plain sweep with "
+                                  f"{'streaming' if streaming else 'ordinary'} stores "
+                                  f"{'and' if prefetch else 'without'} software prefetch")
+            one, full = self.from_memory[key]
+        return min(cores_busy * one, full) / cores_busy
+
+    def fork_join_seconds(self, threads):
+        if threads == 1:
+            return 0.0
+        if threads in self.fork_join:
+            return self.fork_join[threads]
+        known = sorted(self.fork_join)
+        return self.fork_join[max([t for t in known if t <= threads] or known[:1])] if known else 0.0
+
+    def message_seconds(self, nbytes, same_host):
+        if same_host:
+            return self.latency + nbytes / self.bandwidth
+        if self.network_latency is None or self.network_bandwidth is None:
+            raise ReportError("ranks on several hosts: give --network-latency and --network-bandwidth (the bench "
+                              "measures MPI between ranks of one node)")
+        return self.network_latency + nbytes / self.network_bandwidth
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A run's decomposition: process grid, coordinates and host of each rank."""
+    nx: int
+    ny: int
+    dims: tuple
+    periods: tuple
+    threads: int
+    coords: list          # per rank (cx, cy)
+    hosts: list           # per rank, any hashable
+
+    @classmethod
+    def planned(cls, nx, ny, ranks, threads, ranks_per_node, periods=(False, False)):
+        """The layout miniapp and MPI would choose: balanced dims (the larger
+        factor on the longer axis), ranks in row-major Cartesian order, filled
+        node by node."""
+        b = int(math.isqrt(ranks))
+        while ranks % b:
+            b -= 1
+        big, little = ranks // b, b
+        dims = (big, little) if nx >= ny else (little, big)
+        coords = [(r // dims[1], r % dims[1]) for r in range(ranks)]
+        return cls(nx, ny, dims, tuple(periods), threads, coords, [r // ranks_per_node for r in range(ranks)])
+
+    @classmethod
+    def of_run(cls, run):
+        a = run.attributes
+        dims = tuple(int(d) for d in a["dims"]) if "dims" in a else (run.ranks, 1)
+        periods = tuple(bool(p) for p in a["periods"]) if "periods" in a else (False, False)
+        coords = [tuple(int(v) for v in c) for c in run.decomposition["coords"]]
+        hosts = [h.decode() if isinstance(h, bytes) else str(h)
+                 for h in run.decomposition.get("hostnames", ["localhost"] * run.ranks)]
+        return cls(run.nx, run.ny, dims, periods, run.threads, coords, hosts)
+
+    def block(self, coords):
+        """Block size of a rank (remainders spread like BlockPartition)."""
+        sizes = []
+        for n, p, c in zip((self.nx, self.ny), self.dims, coords):
+            sizes.append(n // p + (1 if c < n % p else 0))
+        return tuple(sizes)
+
+    def neighbour(self, coords, offset):
+        """Coordinates of the neighbour at `offset`, or None (no rank there, or itself)."""
+        result = []
+        for c, d, p, periodic in zip(coords, offset, self.dims, self.periods):
+            n = c + d
+            if not 0 <= n < p:
+                if not periodic:
+                    return None
+                n %= p
+            result.append(n)
+        return None if tuple(result) == tuple(coords) else tuple(result)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Seconds per step of the slowest rank, and what they are made of."""
+    step: float
+    compute: float        # stencil sweeps (interior, strips, redundant halo points)
+    exchange: float       # the messages' cost per step, hidden or not
+    exposed: float        # the part of it on the critical path
+    overhead: float       # fork-join rounds and timer reads
+    rate_per_core: float  # updates/s used for the slowest rank
+    in_cache: bool
+    block: tuple
+
+
+def rows_of_threads(ny, threads):
+    """Row ranges of the threads (BlockPartition: sizes differ by at most one)."""
+    base, extra = divmod(ny, threads)
+    ranges, start = [], 0
+    for t in range(threads):
+        size = base + (1 if t < extra else 0)
+        ranges.append((start, start + size))
+        start += size
+    return ranges
+
+
+def field_bytes(bx, by, depth):
+    stride = -(-(bx + 2 * depth) // ROW_ALIGNMENT) * ROW_ALIGNMENT
+    return stride * (by + 2 * depth) * 8
+
+
+def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
+    """The step time of a heat run with the plain scheme or a halo
+    `halo_depth` deep (temporal blocking is measured by the bench, not
+    modelled). `streaming`, `prefetch`: as run (None: what `auto` picks)."""
+    k, threads = halo_depth, layout.threads
+    rank_of = {c: r for r, c in enumerate(layout.coords)}
+    host_fields, host_cores = {}, {}
+    for coords, host in zip(layout.coords, layout.hosts):
+        bx, by = layout.block(coords)
+        host_fields[host] = host_fields.get(host, 0) + 2 * field_bytes(bx, by, k)
+        host_cores[host] = host_cores.get(host, 0) + threads
+
+    worst = None
+    for rank, (coords, host) in enumerate(zip(layout.coords, layout.hosts)):
+        bx, by = layout.block(coords)
+        in_cache = host_fields[host] <= machine.cache_bytes / 2
+        if in_cache:
+            rate = machine.rate_per_core(host_cores[host], True, False, False)
+        else:
+            pf = True if prefetch is None else prefetch
+            if streaming is None:   # what `auto` picks: the faster kind
+                rate = max(machine.rate_per_core(host_cores[host], False, s, pf) for s in (True, False)
+                           if (s, pf) in machine.from_memory)
+            else:
+                rate = machine.rate_per_core(host_cores[host], False, streaming, pf)
+
+        # Sides (west, east, south, north) with a neighbour; corners when deep.
+        sides = [layout.neighbour(coords, d) is not None for d in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+        west, east, south, north = sides
+        messages = [(8 * k * by, layout.neighbour(coords, d)) for d in ((-1, 0), (1, 0))] \
+            + [(8 * k * bx, layout.neighbour(coords, d)) for d in ((0, -1), (0, 1))]
+        if k > 1:
+            messages += [(8 * k * k, layout.neighbour(coords, d)) for d in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
+        shared = network = 0.0
+        for nbytes, other in messages:
+            if other is None:
+                continue
+            same = layout.hosts[rank_of[other]] == host
+            cost = machine.message_seconds(nbytes, same)
+            shared, network = (shared + cost, network) if same else (shared, network + cost)
+
+        parts = rows_of_threads(by, threads)
+        round_cost = machine.fork_join_seconds(threads)
+        timers = CLOCK_READS_PER_STEP * machine.clock_read
+        if k == 1:
+            inner_rows = (int(south), by - int(north))
+            inner_columns = bx - int(west) - int(east)
+            interior = strips = 0
+            for lo, hi in parts:
+                inner = max(0, min(hi, inner_rows[1]) - max(lo, inner_rows[0])) * inner_columns
+                interior, strips = max(interior, inner), max(strips, (hi - lo) * bx - inner)
+            t_interior, t_strips = interior / rate, strips / rate
+            exposed = shared + max(0.0, network - t_interior)
+            compute = t_interior + t_strips
+            rounds = 2 if any(sides) else 1
+            overhead = rounds * round_cost + timers
+            step, exchange = compute + exposed + overhead, shared + network
+        else:
+            # One exchange, then k sweeps reaching k-1, ..., 0 points into the halo.
+            compute = 0.0
+            for extra in range(k - 1, -1, -1):
+                columns = bx + extra * (int(west) + int(east))
+                busiest = 0
+                for t, (lo, hi) in enumerate(parts):
+                    rows = hi - lo + (extra * int(south) if t == 0 else 0) \
+                        + (extra * int(north) if t == threads - 1 else 0)
+                    busiest = max(busiest, rows * columns)
+                compute += busiest / rate
+            compute /= k
+            exchange = exposed = (shared + network) / k
+            overhead = round_cost + timers
+            step = compute + exposed + overhead
+        candidate = Prediction(step=step, compute=compute, exchange=exchange, exposed=exposed, overhead=overhead,
+                               rate_per_core=rate, in_cache=in_cache, block=(bx, by))
+        if worst is None or candidate.step > worst.step:
+            worst = candidate
+    return worst
+
+
+def predict_run(machine, run):
+    """The prediction for a heat result file, with the scheme it ran."""
+    if run.problem != "heat":
+        raise ReportError(f"{run.path}: the performance model covers the heat problem, not '{run.problem}'")
+    a = run.attributes
+    if int(a.get("temporal_blocking", 0)):
+        raise ReportError(f"{run.path}: temporal blocking is measured by `miniapp bench`, not modelled")
+    return predict(machine, Layout.of_run(run), halo_depth=int(a.get("halo_depth", 1)),
+                   streaming=bool(int(a.get("streaming_stores", 0))), prefetch=bool(int(a.get("software_prefetch", 1))))
+
+
+def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, False), halo_depth=1, kind="strong"):
+    """Predicted rows of a planned study: every (ranks, threads), ranks
+    filling nodes of `ranks_per_node` (default: as many as the bench node has
+    cores for). Weak scaling grows nx x ny (the grid of one core) like
+    jobs/submit-scaling does."""
+    table = []
+    for r in ranks:
+        for t in threads:
+            per_node = ranks_per_node or max(1, machine.cores // t)
+            gx, gy = nx, ny
+            if kind == "weak":
+                a = int(math.isqrt(r * t))
+                while (r * t) % a:
+                    a -= 1
+                gx, gy = nx * (r * t // a), ny * a
+            layout = Layout.planned(gx, gy, r, t, per_node, periods)
+            p = predict(machine, layout, halo_depth)
+            table.append({"ranks": r, "threads": t, "cores": r * t, "nodes": -(-r // per_node),
+                          "dims": f"{layout.dims[0]}x{layout.dims[1]}", "grid": f"{gx}x{gy}",
+                          "block": f"{p.block[0]}x{p.block[1]}", "prediction": p, "points": gx * gy})
+    table.sort(key=lambda row: (row["cores"], row["ranks"]))
+    base = table[0]
+    for row in table:
+        speedup = base["prediction"].step / row["prediction"].step * row["points"] / base["points"]
+        row["efficiency"] = speedup / (row["cores"] / base["cores"])
+    return table
+
+
+def as_text(table, kind):
+    header = ["ranks", "threads", "nodes", "dims", "grid", "block", "cache", "MLUP/s/core", "compute [us]",
+              "messages [us]", "exposed [us]", "overhead [us]", "step [us]", "efficiency"]
+    cells = []
+    for row in table:
+        p = row["prediction"]
+        cells.append([str(row["ranks"]), str(row["threads"]), str(row["nodes"]), row["dims"], row["grid"], row["block"],
+                      "yes" if p.in_cache else "no", f"{p.rate_per_core / 1e6:.0f}", f"{p.compute * 1e6:.2f}",
+                      f"{p.exchange * 1e6:.2f}", f"{p.exposed * 1e6:.2f}", f"{p.overhead * 1e6:.2f}",
+                      f"{p.step * 1e6:.2f}", f"{row['efficiency']:.3f}"])
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    lines = [f"{kind} scaling predicted by the performance model (stepping only; efficiency against "
+             f"{table[0]['cores']} core{'s' if table[0]['cores'] != 1 else ''}; per step of the slowest rank)"]
+    lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines) + "\n"
