@@ -43,13 +43,14 @@ def test_sbatch_hybrid_job(slurm, tmp_path):
     assert (tmp_path / "run/result.xmf").exists()
 
 
-def test_strong_scaling_study_as_job_array_with_report(slurm, tmp_path):
+def test_strong_scaling_study_as_job_array_with_report(slurm, quick_bench, tmp_path):
     source = tmp_path / "small.json"
     source.write_text(__import__("json").dumps(heat_input(output={"every": 0, "diagnostics_every": 0})))
     study = tmp_path / "study"
     result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--ranks", "1,2,4", "--threads", "1,2",
                              "--input", str(source), "--steps", "40", "--study-dir", str(study), "--wait",
-                             "--time", "00:05:00"], capture_output=True, text=True, cwd=REPO, env=slurm, timeout=600)
+                             "--time", "00:05:00", "--model", str(quick_bench)],
+                            capture_output=True, text=True, cwd=REPO, env=slurm, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "job array" in result.stdout and "report job" in result.stdout
     rows = list(csv.DictReader((study / "report/scaling.csv").open()))
@@ -58,6 +59,15 @@ def test_strong_scaling_study_as_job_array_with_report(slurm, tmp_path):
     assert (study / "logs/report.out").exists() and len(list((study / "logs").glob("run-*.out"))) == 6
     for image in ("speedup.png", "time_per_step.png", "phases.png"):
         assert (study / "report" / image).stat().st_size > 5000
+    # The report job read the model's options from the study: the bench's node had its cores for the runs on
+    # up to that many cores, not for the others (which the report names).
+    assert (study / "report.args").read_text().splitlines() == ["--model", str(study / "bench.json")]
+    cores = __import__("json").loads(quick_bench.read_text())["machine"]["cores"]
+    for r in rows:
+        modelled = r["model_per_step"] != "nan"
+        assert modelled == (int(r["cores"]) <= cores), r
+        assert float(r["stepping_per_step"]) > 0 and (not modelled or float(r["model_per_step"]) > 0)
+    assert ("no model for" in (study / "logs/report.out").read_text()) == any(int(r["cores"]) > cores for r in rows)
 
 
 def test_impossible_job_is_refused_not_left_pending(slurm):
