@@ -3,11 +3,13 @@ outputs; and the benchmark command runs and reports every figure (its
 numbers are for people to read, not thresholds for tests)."""
 
 import json
+import shutil
+import subprocess
 
 import h5py
 import pytest
 
-from conftest import heat_input
+from conftest import REPO, heat_input
 
 SCHEMES = [
     {},
@@ -156,3 +158,18 @@ def test_bench_reports_every_figure(quick_bench_run):
     assert mpi["allreduce_us"]["one_exact_sum"] > 0 and mpi["hdf5_write"]["parallel_hdf5_gb_per_s"] > 0
     with h5py.File(quick_bench_run.h5) as f:
         assert json.loads(f.attrs["results_json"])["machine"]["cores"] == data["machine"]["cores"]
+
+
+@pytest.mark.parametrize("source", ["copy_reference.c", "stencil_reference.c"])
+def test_c_references_are_loops_not_library_calls(tmp_path, source):
+    """The C references measure their own loops: compiled as the bench does,
+    neither may call memcpy/memmove (gcc turned the plain copy into memmove,
+    whose large copies use glibc's non-temporal stores, so the "ordinary"
+    C copy measured streaming stores)."""
+    if not shutil.which("gcc") or not shutil.which("objdump"):
+        pytest.skip("gcc or objdump missing")
+    binary = tmp_path / "reference"
+    subprocess.run(["gcc", "-O3", "-march=native", "-fopenmp", str(REPO / "bench" / source), "-o", str(binary), "-lm"],
+                   check=True)
+    calls = subprocess.run(["objdump", "-d", str(binary)], check=True, capture_output=True, text=True).stdout
+    assert not [line for line in calls.splitlines() if "call" in line and ("memmove" in line or "memcpy" in line)]
