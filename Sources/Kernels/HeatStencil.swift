@@ -62,17 +62,41 @@ public func heatStencilLine(center: UnsafePointer<Double>, south: UnsafePointer<
 let prefetchAheadRead = 1024
 let prefetchAheadWrite = 512
 
-/// Four updates at `i`, lane by lane the same expression as the scalar form.
+/// Eight updates at `i` (a cache line of output), lane by lane the same expression.
 @inline(__always)
-func heatStencil4(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
-                  at i: Int, rx: SIMD4<Double>, ry: SIMD4<Double>) -> SIMD4<Double> {
-    let here = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD4<Double>.self)
-    let west = UnsafeRawPointer(c + i - 1).loadUnaligned(as: SIMD4<Double>.self)
-    let east = UnsafeRawPointer(c + i + 1).loadUnaligned(as: SIMD4<Double>.self)
-    let south = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Double>.self)
-    let north = UnsafeRawPointer(n + i).loadUnaligned(as: SIMD4<Double>.self)
+func heatStencil8(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
+                  at i: Int, rx: SIMD8<Double>, ry: SIMD8<Double>) -> SIMD8<Double> {
+    let here = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD8<Double>.self)
+    let west = UnsafeRawPointer(c + i - 1).loadUnaligned(as: SIMD8<Double>.self)
+    let east = UnsafeRawPointer(c + i + 1).loadUnaligned(as: SIMD8<Double>.self)
+    let south = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Double>.self)
+    let north = UnsafeRawPointer(n + i).loadUnaligned(as: SIMD8<Double>.self)
     let twice = here + here
     return here + rx * ((west + east) - twice) + ry * ((south + north) - twice)
+}
+
+/// Where a row's loop of 8-wide vectors starts so that its stores, and the
+/// loads of the same columns, start on cache lines (`out` + the result is
+/// 64-byte aligned): a vector that straddles two lines costs two loads or
+/// stores (on an Intel core with AVX-512, a band of rows took twice as long
+/// that way). The columns before it are done by one vector at 0 that the
+/// aligned ones overlap, recomputed from the same inputs (same bits).
+/// Returns 0 (nothing done) for aligned or short rows.
+@inline(__always)
+func alignedStart(_ out: UnsafeMutablePointer<Double>, count: Int, vector: (Int) -> Void) -> Int {
+    let misaligned = Int(bitPattern: out) & 63
+    guard misaligned != 0 && count >= 16 else { return 0 }
+    vector(0)
+    return (64 - misaligned) / MemoryLayout<Double>.stride
+}
+
+/// The columns `i..<count` after a row's last whole vector: one more vector
+/// ending at the last column where the row is long enough (overlapping
+/// columns computed again from the same inputs: same bits), else `scalar`.
+@inline(__always)
+func finishRow(from i: Int, count: Int, width: Int, vector: (Int) -> Void, scalar: (Range<Int>) -> Void) {
+    guard i < count else { return }
+    if count >= width { vector(count - width) } else { scalar(i ..< count) }
 }
 
 /// One update at `i` (ends of rows, short rows).
@@ -84,49 +108,52 @@ func heatStencil1(center c: UnsafePointer<Double>, south s: UnsafePointer<Double
 }
 
 /// One row of the update; `center[-1]` and `center[count]` are read.
-/// A cache line of output (8 updates, two AVX vectors) per iteration, with
-/// `prefetch` one prefetch for the north row and one for the output.
+/// A cache line of output (8 updates: one AVX-512 vector, two AVX2 ones) per
+/// iteration, stored on whole cache lines (`alignedStart`), with `prefetch`
+/// one prefetch for the north row and one for the output.
 @inline(__always)
 func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
                     north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
                     count: Int, rx: Double, ry: Double, prefetch: Bool) {
-    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
+    let vrx = SIMD8<Double>(repeating: rx), vry = SIMD8<Double>(repeating: ry)
     let outBytes = UnsafeMutableRawPointer(out)
-    var i = 0
+    @inline(__always) func vector(at i: Int) {
+        outBytes.storeBytes(of: heatStencil8(center: c, south: s, north: n, at: i, rx: vrx, ry: vry),
+                            toByteOffset: 8 * i, as: SIMD8<Double>.self)
+    }
+    var i = alignedStart(out, count: count, vector: vector)
     while i + 8 <= count {
         if prefetch {
             kernels_prefetch(n + i + prefetchAheadRead)
             kernels_prefetch(out + i + prefetchAheadWrite)
         }
-        outBytes.storeBytes(of: heatStencil4(center: c, south: s, north: n, at: i, rx: vrx, ry: vry),
-                            toByteOffset: 8 * i, as: SIMD4<Double>.self)
-        outBytes.storeBytes(of: heatStencil4(center: c, south: s, north: n, at: i + 4, rx: vrx, ry: vry),
-                            toByteOffset: 8 * (i + 4), as: SIMD4<Double>.self)
+        vector(at: i)
         i += 8
     }
-    while i < count {
-        out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
-        i += 1
+    finishRow(from: i, count: count, width: 8, vector: vector) { columns in
+        for k in columns { out[k] = heatStencil1(center: c, south: s, north: n, at: k, rx: rx, ry: ry) }
     }
 }
 
-/// The same row with streaming stores for the aligned middle: the output
-/// goes to memory without being read first (16 instead of 24 bytes per
-/// update). The arithmetic is the same, lane by lane.
+/// The same row with streaming stores for the aligned middle, a whole
+/// cache line per store: the output goes to memory without being read first
+/// (16 instead of 24 bytes per update). The arithmetic is the same, lane by
+/// lane. (Full-line stores: one core on an Intel Xeon VM ~10% faster than
+/// with two 32-byte ones per line.)
 @inline(__always)
 func heatStencilRowStreaming(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
                              north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
                              count: Int, rx: Double, ry: Double, prefetch: Bool) {
     var i = 0
-    while i < count && Int(bitPattern: out + i) & 31 != 0 {
+    while i < count && Int(bitPattern: out + i) & 63 != 0 {
         out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
         i += 1
     }
-    let vrx = SIMD4<Double>(repeating: rx), vry = SIMD4<Double>(repeating: ry)
-    while i + 4 <= count {
+    let vrx = SIMD8<Double>(repeating: rx), vry = SIMD8<Double>(repeating: ry)
+    while i + 8 <= count {
         if prefetch { kernels_prefetch(n + i + prefetchAheadRead) }
-        kernels_stream4(out + i, heatStencil4(center: c, south: s, north: n, at: i, rx: vrx, ry: vry))
-        i += 4
+        kernels_stream8(out + i, heatStencil8(center: c, south: s, north: n, at: i, rx: vrx, ry: vry))
+        i += 8
     }
     while i < count {
         out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
@@ -177,11 +204,10 @@ func storeVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
     UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: BandVector.self)
 }
 
-/// Streams a vector to `p + i` (32-byte aligned) as two aligned halves.
+/// Streams a vector to `p + i` (64-byte aligned: a whole cache line).
 @inline(__always)
 func streamVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
-    kernels_stream4(p + i, v.lowHalf)
-    kernels_stream4(p + i + 4, v.highHalf)
+    kernels_stream8(p + i, v)
 }
 
 /// Output row k of a band at vector `i`, from input rows k, k + 1, k + 2
@@ -222,13 +248,13 @@ public func heatStencilBand(_ rows: BandRows, _ out: BandOutputs, bandRows n: In
 func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool,
                       ahead: PrefetchAhead = .none) {
     let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
-    var i = 0, line = 0
+    var i = 0, cursor = ahead.cursor()
+    // The rows share their alignment (ring rows and field rows are padded to whole lines).
+    i = alignedStart(o.0, count: count) { band4Vector(r, o, at: $0, rx: vrx, ry: vry) }
     while i + width <= count {
-        if line < ahead.lines {
-            kernels_prefetch(ahead.start + line * 64)
-            var more = 1
-            while more < ahead.linesPerStep { kernels_prefetch(ahead.start + (line + more) * 64); more += 1 }
-            line += ahead.linesPerStep
+        if cursor.left > 0 {
+            var more = 0
+            while more < ahead.linesPerStep { cursor.prefetchNext(); more += 1 }
         }
         if prefetch {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
@@ -236,28 +262,77 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
             kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite)
             kernels_prefetch(o.2 + i + prefetchAheadWrite); kernels_prefetch(o.3 + i + prefetchAheadWrite)
         }
-        let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i)
-        let c3 = loadVector(r.3, i), c4 = loadVector(r.4, i), c5 = loadVector(r.5, i)
-        storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
-        storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
-        storeVector(bandUpdate(r.3, below: c2, here: c3, above: c4, at: i, rx: vrx, ry: vry), o.2, i)
-        storeVector(bandUpdate(r.4, below: c3, here: c4, above: c5, at: i, rx: vrx, ry: vry), o.3, i)
+        band4Vector(r, o, at: i, rx: vrx, ry: vry)
         i += width
     }
-    bandColumns(r, o, bandRows: 4, i ..< count, rx: rx, ry: ry)
+    finishRow(from: i, count: count, width: width, vector: { band4Vector(r, o, at: $0, rx: vrx, ry: vry) },
+              scalar: { bandColumns(r, o, bandRows: 4, $0, rx: rx, ry: ry) })
+}
+
+/// One vector of columns of the four rows, from `i`, ordinary stores.
+@inline(__always)
+func band4Vector(_ r: BandRows, _ o: BandOutputs, at i: Int, rx vrx: BandVector, ry vry: BandVector) {
+    let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i)
+    let c3 = loadVector(r.3, i), c4 = loadVector(r.4, i), c5 = loadVector(r.5, i)
+    storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
+    storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+    storeVector(bandUpdate(r.3, below: c2, here: c3, above: c4, at: i, rx: vrx, ry: vry), o.2, i)
+    storeVector(bandUpdate(r.4, below: c3, here: c4, above: c5, at: i, rx: vrx, ry: vry), o.3, i)
 }
 
 /// Cache lines a band kernel asks for while it computes, `linesPerStep` per
-/// vector step, for the band that comes after it (lines `0..<lines` from
-/// `start`; the last step may ask for a few lines past them, which is harmless).
+/// vector step, for the band that comes after it: lines `first ..< first +
+/// lines` of a list of segments, each `segmentLines` lines long and
+/// `segmentBytes` after the one before, the first at `origin` (the rows of a
+/// column tile; a single segment when rows are whole). The last step may
+/// ask for a few lines past them, which is harmless.
 public struct PrefetchAhead: @unchecked Sendable {
-    public let start: UnsafeRawPointer
+    public let origin: UnsafeRawPointer
+    public let first: Int
     public let lines: Int
     public let linesPerStep: Int
-    public init(start: UnsafeRawPointer, lines: Int, linesPerStep: Int = 1) {
-        self.start = start; self.lines = lines; self.linesPerStep = max(1, linesPerStep)
+    public let segmentLines: Int
+    public let segmentBytes: Int
+
+    public init(origin: UnsafeRawPointer, first: Int = 0, lines: Int, linesPerStep: Int = 1, segmentLines: Int = .max,
+                segmentBytes: Int = 0) {
+        self.origin = origin; self.first = first; self.lines = max(0, lines); self.linesPerStep = max(1, linesPerStep)
+        self.segmentLines = max(1, segmentLines); self.segmentBytes = segmentBytes
     }
-    public static var none: PrefetchAhead { PrefetchAhead(start: UnsafeRawPointer(bitPattern: 64)!, lines: 0) }
+
+    public static var none: PrefetchAhead { PrefetchAhead(origin: UnsafeRawPointer(bitPattern: 64)!, lines: 0) }
+
+    /// Walks the lines in order, one prefetch each.
+    struct Cursor {
+        var line: UnsafeRawPointer
+        var segment: UnsafeRawPointer
+        var leftInSegment: Int
+        var left: Int
+        let segmentLines: Int
+        let segmentBytes: Int
+
+        @inline(__always)
+        mutating func prefetchNext() {
+            kernels_prefetch(line)
+            left -= 1
+            leftInSegment -= 1
+            if leftInSegment == 0 {
+                segment += segmentBytes
+                line = segment
+                leftInSegment = segmentLines
+            } else {
+                line += 64
+            }
+        }
+    }
+
+    @inline(__always)
+    func cursor() -> Cursor {
+        let (k, offset) = first.quotientAndRemainder(dividingBy: segmentLines)
+        let segment = origin + k * segmentBytes
+        return Cursor(line: segment + offset * 64, segment: segment, leftInSegment: segmentLines - offset, left: lines,
+                      segmentLines: segmentLines, segmentBytes: segmentBytes)
+    }
 }
 
 /// Columns of a band one at a time (ends of rows, short rows).
@@ -280,7 +355,7 @@ func bandColumns(_ r: BandRows, _ o: BandOutputs, bandRows n: Int, _ columns: Ra
 /// (`kernels_store_fence`). Bitwise the same as `heatStencilLine`.
 public func heatStencilBandStreaming(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double) {
     var head = 0
-    while head < count && Int(bitPattern: o.0 + head) & 31 != 0 { head += 1 }
+    while head < count && Int(bitPattern: o.0 + head) & 63 != 0 { head += 1 }
     bandColumns(r, o, bandRows: 4, 0 ..< head, rx: rx, ry: ry)
     let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
     var i = head
@@ -300,16 +375,19 @@ public func heatStencilBandStreaming(_ r: BandRows, _ o: BandOutputs, count: Int
 @inline(__always)
 func heatStencilBand2(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, prefetch: Bool) {
     let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
-    var i = 0
+    @inline(__always) func vector(at i: Int) {
+        let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i), c3 = loadVector(r.3, i)
+        storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
+        storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+    }
+    var i = alignedStart(o.0, count: count, vector: vector)
     while i + width <= count {
         if prefetch {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
             kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite)
         }
-        let c0 = loadVector(r.0, i), c1 = loadVector(r.1, i), c2 = loadVector(r.2, i), c3 = loadVector(r.3, i)
-        storeVector(bandUpdate(r.1, below: c0, here: c1, above: c2, at: i, rx: vrx, ry: vry), o.0, i)
-        storeVector(bandUpdate(r.2, below: c1, here: c2, above: c3, at: i, rx: vrx, ry: vry), o.1, i)
+        vector(at: i)
         i += width
     }
-    bandColumns(r, o, bandRows: 2, i ..< count, rx: rx, ry: ry)
+    finishRow(from: i, count: count, width: width, vector: vector) { bandColumns(r, o, bandRows: 2, $0, rx: rx, ry: ry) }
 }

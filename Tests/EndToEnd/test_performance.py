@@ -20,6 +20,9 @@ SCHEMES = [
     {"software_prefetch": "on"},
     {"halo_depth": 3, "temporal_blocking": True, "streaming_stores": "on", "software_prefetch": "on"},
     {"halo_depth": 6, "temporal_blocking": True, "software_prefetch": "on"},
+    # Column tiles of 16 (67 columns: tiles of 16, the last of 3), narrower than 21 steps' reach.
+    {"halo_depth": 5, "temporal_blocking": True, "tile_columns": 16, "streaming_stores": "on", "software_prefetch": "on"},
+    {"halo_depth": 21, "temporal_blocking": True, "tile_columns": 16},
 ]
 
 
@@ -44,6 +47,8 @@ def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary
                 assert f.attrs["halo_depth"] == scheme.get("halo_depth", 1)
                 assert f.attrs["temporal_blocking"] == int(scheme.get("temporal_blocking", False))
                 assert f.attrs["software_prefetch"] == int(scheme.get("software_prefetch") == "on")
+                if np_ == 1:   # tiles where asked for (grids this small never try them on "auto")
+                    assert f.attrs["tile_columns"] == scheme.get("tile_columns", 0)
             if reference is None:
                 reference = result
                 assert reference[2] == [0, 20, 40, 60, 61] and reference[3][:3] == [0, 7, 14]
@@ -83,6 +88,51 @@ def test_automatic_stores_are_timed_on_large_fields_and_change_no_bits(run_minia
             assert prefetch == (0 < cache < 2 * (n + 2) ** 2 * 8), (cache, prefetch)
     assert results["auto"][:2] == results["on"][:2] == results["off"][:2]
     assert results["on"][2] == 1 and results["off"][2] == 0
+
+
+def level_two_cache_bytes():
+    for index in range(8):
+        try:
+            base = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
+            if open(base + "level").read().strip() == "2":
+                text = open(base + "size").read().strip()
+                return int("".join(c for c in text if c.isdigit())) * {"K": 1024, "M": 1 << 20}.get(text[-1], 1)
+        except OSError:
+            continue
+    return 0
+
+
+def wavefront_bytes(columns, steps):
+    """WavefrontBuffers.bytes: 6 ring rows per level but the last, one boundary row, padded to cache lines."""
+    offset = (steps + 1 + 7) // 8 * 8
+    width = (columns + 2 * offset + 7) // 8 * 8
+    return (6 * (steps - 1) + 1) * width * 8
+
+
+def test_automatic_tiles_are_timed_when_rows_leave_l2_and_change_no_bits(run_miniapp):
+    """tile_columns "auto", where one thread's wavefront rows take more than
+    half the L2 cache, times tiles that fit there against whole rows at
+    start-up and keeps the faster; the results are those of whole rows and
+    of tiles asked for."""
+    n, steps = 2048, 16   # whole rows: 1.5 MiB of ring rows
+    results = {}
+    for tiles in ["auto", "off", 256]:
+        document = heat_input(grid={"nx": n, "ny": 40}, time={"steps": 2 * steps},
+                              output={"every": 0, "diagnostics_every": steps},
+                              scheme={"halo_depth": steps, "temporal_blocking": True, "tile_columns": tiles})
+        run = run_miniapp(document, np=1, name=f"tiles_{tiles}")
+        assert run.returncode == 0, run.stderr
+        with run.h5() as f:
+            results[tiles] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes(), f.attrs["tile_columns"])
+        if tiles == "auto":
+            l2 = level_two_cache_bytes()
+            timed = "per pass over slabs with tiles" in run.stdout
+            assert timed == (0 < l2 < 2 * wavefront_bytes(n, steps)), (l2, run.stdout)
+            chosen = results[tiles][2]
+            assert chosen == 0 or (chosen % 8 == 0 and chosen < n and wavefront_bytes(chosen, steps) <= l2 // 2), chosen
+            assert ("column tiles of" in run.stdout) == (chosen > 0)
+    assert results["auto"][:2] == results["off"][:2] == results[256][:2]
+    assert results["off"][2] == 0 and results[256][2] == 256
 
 
 def test_halo_deeper_than_a_block_is_refused(run_miniapp, tmp_path):

@@ -170,6 +170,20 @@ def children(pid):
     return found
 
 
+def wait_until_delivered(pid, sent):
+    """Until `sent`, sent to the process, is no longer pending: a second
+    signal of the same kind sent before would merge with it (standard signals
+    are not queued), which happens when the rank is not running at the time."""
+    mask = 1 << (sent - 1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+        if not (int(fields["ShdPnd"], 16) | int(fields["SigPnd"], 16)) & mask:
+            return
+        time.sleep(0.0002)
+    raise AssertionError(f"signal {sent} still pending at rank {pid}")
+
+
 def test_second_signal_exits_at_once_and_leaves_no_partial_file(tmp_path):
     source = write_input(tmp_path, LONG_INPUT)
     # An earlier complete results file under the same name must survive.
@@ -183,6 +197,7 @@ def test_second_signal_exits_at_once_and_leaves_no_partial_file(tmp_path):
     for _ in range(2):
         for pid in ranks:
             os.kill(pid, signal.SIGUSR1)
+            wait_until_delivered(pid, signal.SIGUSR1)
     started = time.monotonic()
     _, stderr = process.communicate(timeout=60)
     assert time.monotonic() - started < 10

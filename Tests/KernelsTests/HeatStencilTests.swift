@@ -79,16 +79,19 @@ import TestSupport
     /// A band of 1-4 rows (shared loads, fused `- 2u`) gives each row the
     /// bits of a single-row sweep, on random values of both signs; widths
     /// below, at and around multiples of the 8-wide vector (every tail length).
-    @Test(arguments: [1, 2, 3, 4, 5, 8, 9, 15, 17, 23, 1030])
+    /// Rows start at every alignment to a cache line (the kernels start with
+    /// one vector of their own up to the first aligned column).
+    @Test(arguments: [1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 23, 31, 1030])
     func bandsAreBitwiseSingleRows(width: Int) {
         let block = Block(nx: width, ny: 4, seed: UInt64(100 + width))
         let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
         for rows in 1...4 {
-            for prefetch in [false, true] {
-                var out = [Double](repeating: .nan, count: block.data.count)
+            for (prefetch, shift) in [(false, 0), (true, 0)] + (1..<8).map({ (false, $0) }) {
+                // The band written `shift` doubles further on in a buffer of its own.
+                var out = [Double](repeating: .nan, count: block.data.count + 8)
                 block.data.withUnsafeBufferPointer { u in
                     out.withUnsafeMutableBufferPointer { v in
-                        let first = u.baseAddress! + 1, target = v.baseAddress! + block.stride + 1
+                        let first = u.baseAddress! + 1, target = v.baseAddress! + block.stride + 1 + shift
                         func row(_ k: Int) -> UnsafePointer<Double> { first + min(k, rows + 1) * block.stride }
                         func outRow(_ k: Int) -> UnsafeMutablePointer<Double> { target + min(k, rows - 1) * block.stride }
                         heatStencilBand((row(0), row(1), row(2), row(3), row(4), row(5)),
@@ -98,22 +101,24 @@ import TestSupport
                     }
                 }
                 let written = (1...rows).flatMap { j in (1...width).map { j * block.stride + $0 } }
-                let differing = written.filter { out[$0].bitPattern != plain[$0].bitPattern }.count
-                #expect(differing == 0, "\(rows) rows, prefetch \(prefetch)")
-                #expect(out[(rows + 1) * block.stride + 1].isNaN, "no row past the band is written")
+                let differing = written.filter { out[$0 + shift].bitPattern != plain[$0].bitPattern }.count
+                #expect(differing == 0, "\(rows) rows, prefetch \(prefetch), shift \(shift)")
+                #expect(out[(rows + 1) * block.stride + 1 + shift].isNaN, "no row past the band is written")
+                #expect(out[block.stride + shift].isNaN && out[block.stride + width + 1 + shift].isNaN,
+                        "no column beyond the row is written")
             }
         }
     }
 
     /// Four rows with streaming stores (the last level of a temporal block):
-    /// rows that share their alignment (stride a multiple of 4), starting at
-    /// columns 0...3 so that every length of the scalar head is taken.
-    @Test(arguments: [2, 6, 10, 18, 1030])
+    /// rows that share their cache-line alignment (stride a multiple of 8),
+    /// starting at columns 0...7 so that every length of the scalar head is taken.
+    @Test(arguments: [6, 14, 22, 30, 1030])
     func streamingBandsAreBitwiseSingleRows(width: Int) {
         let block = Block(nx: width, ny: 4, seed: UInt64(200 + width))
-        #expect(block.stride % 4 == 0)
+        #expect(block.stride % 8 == 0)
         let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
-        for first in 0..<min(4, width) {
+        for first in 0..<min(8, width) {
             var out = [Double](repeating: .nan, count: block.data.count)
             block.data.withUnsafeBufferPointer { u in
                 out.withUnsafeMutableBufferPointer { v in

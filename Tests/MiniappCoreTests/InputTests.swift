@@ -92,6 +92,27 @@ func variant(_ old: String, _ new: String) -> String {
         #expect(text.contains("time.dt: 0.001 is above the stability limit 0.000976562"))
     }
 
+    @Test func columnTilesOfTheWavefront() throws {
+        let scheme = { (keys: String) throws -> HeatConfiguration.Scheme in
+            try heat(#"{"problem": "heat", "grid": {"nx": 64, "ny": 64}, "scheme": {KEYS}}"#
+                .replacingOccurrences(of: "KEYS", with: keys)).scheme
+        }
+        #expect(try scheme("").tileColumns == .auto)
+        #expect(try scheme(#""halo_depth": 4, "temporal_blocking": true, "tile_columns": "off""#).tileColumns == .off)
+        #expect(try scheme(#""halo_depth": 4, "temporal_blocking": true, "tile_columns": 512"#).tileColumns == .width(512))
+        let c = try heat(variant(#""output": {"#, #""scheme": {"temporal_blocking": true, "tile_columns": 96}, "output": {"#))
+        #expect(try heat(c.effectiveJSON.serialized()) == c)
+        let error = { (keys: String) in
+            message(#"{"problem": "heat", "grid": {"nx": 64, "ny": 64}, "scheme": {KEYS}}"#.replacingOccurrences(of: "KEYS", with: keys))
+        }
+        #expect(error(#""temporal_blocking": true, "tile_columns": 4"#)
+            .contains("scheme.tile_columns: must be an integer from 8 to 2147483648, got 4"))
+        #expect(error(#""temporal_blocking": true, "tile_columns": "of""#).contains(#"must be one of "auto", "off", got "of"; did you mean "off"?"#))
+        #expect(error(#""temporal_blocking": true, "tile_columns": true"#)
+            .contains(#"scheme.tile_columns: must be one of "auto", "off" or an integer from 8 to 2147483648, got a boolean"#))
+        #expect(error(#""tile_columns": 256"#).contains("scheme.tile_columns: column tiles are for temporal blocking"))
+    }
+
     @Test func missingSectionsAndValues() {
         #expect(message(#"{"problem": "heat"}"#).contains("grid: required section is missing"))
         #expect(message(#"{"problem": "heat", "grid": {"nx": 4}}"#).contains("grid.ny: required key is missing"))

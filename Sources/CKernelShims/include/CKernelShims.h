@@ -6,13 +6,6 @@
 #ifndef CKERNEL_SHIMS_H
 #define CKERNEL_SHIMS_H
 
-typedef double kernels_double4 __attribute__((ext_vector_type(4)));
-
-/// Stores 4 doubles at p (32-byte aligned) bypassing the caches.
-static inline void kernels_stream4(double *p, kernels_double4 v) {
-    __builtin_nontemporal_store(v, (kernels_double4 *)p);
-}
-
 typedef double kernels_double8 __attribute__((ext_vector_type(8)));
 
 /// Stores 8 doubles (a cache line) at p (64-byte aligned) bypassing the caches.

@@ -78,6 +78,9 @@ struct KernelResult {
     let tunedC: Double?
     let tunedFractionOfBound: Double?
     let ratioToTunedC: Double?
+    /// Temporal blocking: the column tiles its runs chose (0: whole rows;
+    /// `tile_columns` auto times both at start-up), one per round.
+    let tileColumns: [Int]
     /// Every round's figures (MLUP/s), for the JSON.
     let rounds: (miniapp: [Double], copyBounds: [Double], bestCopyBounds: [Double], cReference: [Double], tunedC: [Double])
 }
@@ -273,6 +276,14 @@ private final class Suite {
                     + Format.fixed(r.ratioToTunedC ?? 0, 2)
             }.joined(separator: "; "))
         }
+        let tiled = results.filter { $0.tileColumns.contains { $0 > 0 } }
+        if results.contains(where: { !$0.tileColumns.isEmpty }) {
+            say("   Several steps per pass: tile_columns \"auto\" (tiles that fit half of L2, timed at start-up against whole")
+            say("   rows) chose " + (tiled.isEmpty ? "whole rows in every run." : "tiles in: " + tiled.map { r in
+                "\(r.grid)^2 \(r.scheme.split(separator: " ").first ?? "") steps \(r.ranks)x\(r.threads) "
+                    + "\(r.tileColumns.filter { $0 > 0 }.count)/\(r.tileColumns.count) (\(r.tileColumns.max() ?? 0))"
+            }.joined(separator: "; ")))
+        }
         say("   Each row: \(rounds) rounds of (copy bandwidth, miniapp, C loop) and a last copy; figures are medians over the")
         say("   rounds, \"of bound\" and \"ratio to C\" medians of the ratios within a round (the machine is shared and its")
         say("   bandwidth moves). bound: copy bandwidth / 16 B for the cores and store kind used, the mean of the median")
@@ -290,6 +301,7 @@ private final class Suite {
                      ("tuned_c_mlups", r.tunedC.map(JSONNode.double) ?? .null),
                      ("tuned_c_fraction_of_roofline", r.tunedFractionOfBound.map(JSONNode.double) ?? .null),
                      ("ratio_to_tuned_c", r.ratioToTunedC.map(JSONNode.double) ?? .null),
+                     ("tile_columns", r.tileColumns.isEmpty ? .null : .array(r.tileColumns.map(JSONNode.int))),
                      ("rounds", .object([("mlups", .array(r.rounds.miniapp.map(JSONNode.double))),
                                          ("copy_bound_mlups", .array(r.rounds.copyBounds.map(JSONNode.double))),
                                          ("best_copy_bound_mlups", .array(r.rounds.bestCopyBounds.map(JSONNode.double))),
@@ -311,8 +323,12 @@ private final class Suite {
             return (copy.typical * 1e9 / 16 / 1e6, copy.best * 1e9 / 16 / 1e6)
         }
         var copies = [bandwidthBound()], ours: [Double] = [], theirs: [Double] = [], tunedC: [Double] = []
+        var tiles: [Int] = []
+        let temporalBlocking = scheme.keys["temporal_blocking"] != nil
         for _ in 0..<rounds {
-            ours.append(try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme.keys))
+            let run = try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme.keys)
+            ours.append(run.mlups)
+            if temporalBlocking { tiles.append(run.tileColumns) }
             if let reference, let c = try? runReference(reference, n: n, threads: cores, mode: streaming ? "stream" : nil) {
                 theirs.append(c)
             }
@@ -332,7 +348,7 @@ private final class Suite {
                             tunedC: tunedComplete ? Sample(tunedC).median : nil,
                             tunedFractionOfBound: tunedComplete ? Sample(zip(tunedC, bounds).map(/)).median : nil,
                             ratioToTunedC: tunedComplete ? Sample(zip(ours, tunedC).map(/)).median : nil,
-                            rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs, tunedC))
+                            tileColumns: tiles, rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs, tunedC))
     }
 
     /// Steps for about half a second of stepping at ~1 GLUP/s (a multiple of 16).
@@ -347,7 +363,8 @@ private final class Suite {
             : ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"]
     }
 
-    private func runHeat(n: Int, ranks: Int, threads: Int, scheme: [String: JSONNode]) throws -> Double {
+    /// A heat run: its stepping MLUP/s and the column tiles it chose (0: whole rows or no temporal blocking).
+    private func runHeat(n: Int, ranks: Int, threads: Int, scheme: [String: JSONNode]) throws -> (mlups: Double, tileColumns: Int) {
         let input = JSONNode.object([
             ("problem", .string("heat")), ("grid", .object([("nx", .int(n)), ("ny", .int(n))])),
             ("time", .object([("steps", .int(steps(for: n)))])),
@@ -363,7 +380,9 @@ private final class Suite {
         guard case .number(let text)? = summary["metrics"]?["mlups_stepping"]?.value, let value = Double(text) else {
             throw MiniappFailure(.software, "no MLUP/s in \(jsonPath)")
         }
-        return value
+        var tiles = 0
+        if case .number(let text)? = summary["metrics"]?["tile_columns"]?.value { tiles = Int(Double(text) ?? 0) }
+        return (value, tiles)
     }
 
     // MARK: The C reference

@@ -39,6 +39,23 @@ public struct HeatConfiguration: Sendable, Equatable {
         public var streamingStores = Setting.auto
         /// Software prefetch of the rows a sweep streams from and to memory.
         public var softwarePrefetch = Setting.auto
+        /// Column tiles of the temporal-blocking wavefront.
+        public var tileColumns = TileColumns.auto
+
+        /// `auto`: tiles whose wavefront rows fit in half a core's L2 cache
+        /// where whole rows do not, kept if they are faster (timed at
+        /// start-up); `off`: whole rows; `width(n)`: tiles of about n columns.
+        public enum TileColumns: Sendable, Equatable {
+            case auto, off, width(Int)
+
+            var json: JSONNode {
+                switch self {
+                case .auto: .string("auto")
+                case .off: .string("off")
+                case .width(let n): .int(n)
+                }
+            }
+        }
 
         /// A machine-dependent optimisation: `auto` decides by the fields'
         /// size against the last-level cache (streaming stores: and by timing).
@@ -48,20 +65,31 @@ public struct HeatConfiguration: Sendable, Equatable {
 
         static func read(_ root: ObjectReader) throws(InputError) -> Scheme {
             guard let section = try root.object("scheme") else { return Scheme() }
-            try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores", "software_prefetch"])
+            try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores", "software_prefetch",
+                                                  "tile_columns"])
             var scheme = Scheme()
             scheme.haloDepth = try section.integer("halo_depth", default: 1, min: 1, max: 64)
             scheme.temporalBlocking = try section.bool("temporal_blocking", default: false)
             let settings = Setting.allCases.map(\.rawValue)
             scheme.streamingStores = Setting(rawValue: try section.choice("streaming_stores", among: settings, default: "auto"))!
             scheme.softwarePrefetch = Setting(rawValue: try section.choice("software_prefetch", among: settings, default: "auto"))!
+            switch try section.choiceOrInteger("tile_columns", among: ["auto", "off"], min: 8,
+                                               max: HeatConfiguration.maxPointsPerAxis, default: .choice("auto")) {
+            case .choice(let name): scheme.tileColumns = name == "off" ? .off : .auto
+            case .integer(let n):
+                guard scheme.temporalBlocking else {
+                    throw InputError("column tiles are for temporal blocking: set \"temporal_blocking\": true, or remove the key",
+                                     at: section.member("tile_columns")!, key: section.keyPath("tile_columns"))
+                }
+                scheme.tileColumns = .width(n)
+            }
             return scheme
         }
 
         var json: JSONNode {
             .object([("halo_depth", .int(haloDepth)), ("temporal_blocking", .bool(temporalBlocking)),
                      ("streaming_stores", .string(streamingStores.rawValue)),
-                     ("software_prefetch", .string(softwarePrefetch.rawValue))])
+                     ("software_prefetch", .string(softwarePrefetch.rawValue)), ("tile_columns", tileColumns.json)])
         }
     }
 

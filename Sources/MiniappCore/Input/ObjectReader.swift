@@ -140,6 +140,24 @@ public struct ObjectReader {
         return s
     }
 
+    public enum ChoiceOrInteger: Equatable {
+        case choice(String), integer(Int)
+    }
+
+    /// One of a fixed set of strings, or an integer in a range.
+    public func choiceOrInteger(_ key: String, among choices: [String], min lower: Int, max upper: Int,
+                                default fallback: ChoiceOrInteger) throws(InputError) -> ChoiceOrInteger {
+        guard let value = member(key) else { return fallback }
+        switch value.value {
+        case .string: return .choice(try choice(key, among: choices))
+        case .number: return .integer(try Self.integer(value, key: keyPath(key), min: lower, max: upper))
+        default:
+            let options = choices.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw InputError("must be one of \(options) or \(Self.integerExpectation(min: lower, max: upper)), "
+                             + "got \(Self.describe(value))", at: value, key: keyPath(key))
+        }
+    }
+
     public func bool(_ key: String, default fallback: Bool? = nil) throws(InputError) -> Bool {
         guard let value = member(key) else {
             if let fallback { return fallback }

@@ -9,12 +9,30 @@ enum Machine {
         for index in 0..<8 {
             let base = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
             guard let text = try? String(contentsOfFile: base + "size", encoding: .utf8) else { continue }
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            let multiplier = trimmed.hasSuffix("K") ? 1024 : trimmed.hasSuffix("M") ? 1 << 20 : 1
-            best = max(best, (Int(trimmed.filter(\.isNumber)) ?? 0) * multiplier)
+            best = max(best, cacheSize(text))
         }
         return best
     }()
+
+    /// The level-2 cache of CPU 0 (one core's own on current x86 parts), in
+    /// bytes; 0 when unknown.
+    static let levelTwoCacheBytes: Int = {
+        for index in 0..<8 {
+            let base = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
+            guard let level = try? String(contentsOfFile: base + "level", encoding: .utf8),
+                  level.trimmingCharacters(in: .whitespacesAndNewlines) == "2",
+                  let text = try? String(contentsOfFile: base + "size", encoding: .utf8) else { continue }
+            return cacheSize(text)
+        }
+        return 0
+    }()
+
+    /// "2048K" -> 2097152.
+    private static func cacheSize(_ text: String) -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let multiplier = trimmed.hasSuffix("K") ? 1024 : trimmed.hasSuffix("M") ? 1 << 20 : 1
+        return (Int(trimmed.filter(\.isNumber)) ?? 0) * multiplier
+    }
 
     /// "AMD EPYC ..." from /proc/cpuinfo.
     static var cpuModel: String {

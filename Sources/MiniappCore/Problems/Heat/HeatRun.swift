@@ -29,7 +29,7 @@ struct HeatRun {
         let depth = c.scheme.haloDepth
         try setup.requireBlocks(coveringHalo: depth, key: "scheme.halo_depth", unit: "points", context: context)
         try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context) { nx in
-            c.scheme.temporalBlocking ? context.threads * WavefrontBuffers.bytes(nx: nx, halo: depth, maxSteps: depth) : 0
+            context.threads * HeatSimulation.wavefrontBytes(c.scheme, nx: nx)
         }
         let model = HeatModel(c, block: setup.block)
 
@@ -43,6 +43,7 @@ struct HeatRun {
         }
         simulation.initialize()
         let storeTimes = try simulation.chooseStores()
+        let tileTimes = try simulation.chooseTiles()
         var restored: Checkpoint? = nil
         if let restart {
             restored = try simulation.restore(from: restart.path)
@@ -71,8 +72,7 @@ struct HeatRun {
             ? "one halo exchange per step, overlapped with the interior"
             : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
                 + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking, "
-                    + "\(Format.bytes(WavefrontBuffers.bytes(nx: model.block.nx, halo: scheme.haloDepth, maxSteps: scheme.haloDepth))) "
-                    + "of rows kept in cache per thread)" : "")
+                    + wavefrontDescription(simulation, model: model, timed: tileTimes) + ")" : "")
         schemeLine += simulation.streaming ? "; streaming stores" : ""
         schemeLine += simulation.prefetch ? "; software prefetch" : ""
         if let storeTimes {
@@ -120,6 +120,7 @@ struct HeatRun {
             "steps": Double(stepsRun), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
             "loop_seconds": loop, "stepping_seconds": stepping,
             "mlups": loop > 0 ? updates / loop / 1e6 : 0, "mlups_stepping": stepping > 0 ? updates / stepping / 1e6 : 0,
+            "tile_columns": Double(simulation.tileColumns),
         ])
         printSummary(summary, simulation: simulation, sidecar: sidecar)
         return summary
@@ -155,7 +156,22 @@ struct HeatRun {
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
             "halo_depth": .int(c.scheme.haloDepth), "temporal_blocking": .int(c.scheme.temporalBlocking ? 1 : 0),
             "streaming_stores": .int(simulation.streaming ? 1 : 0), "software_prefetch": .int(simulation.prefetch ? 1 : 0),
+            "tile_columns": .int(simulation.tileColumns),
         ]) { _, new in new })
+    }
+
+    /// "column tiles of 1024: 770 KiB of rows kept in cache per thread; timed: ..."
+    private func wavefrontDescription(_ simulation: HeatSimulation, model: HeatModel,
+                                      timed: (whole: Double, tiled: Double)?) -> String {
+        let m = configuration.scheme.haloDepth, tile = simulation.tileColumns
+        let columns = tile > 0 ? tile : model.block.nx
+        var text = (tile > 0 ? "column tiles of \(columns): " : "")
+            + "\(Format.bytes(WavefrontBuffers.bytes(nx: columns, halo: m, maxSteps: m))) of rows kept in cache per thread"
+        if let timed {
+            text += "; timed: \(Format.duration(timed.tiled)) per pass over slabs with tiles, "
+                + "\(Format.duration(timed.whole)) with whole rows"
+        }
+        return text
     }
 
     /// Time in the phases of a step proper (no reductions, no output).

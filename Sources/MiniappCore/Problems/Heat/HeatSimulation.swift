@@ -39,6 +39,11 @@ final class HeatSimulation {
     /// With `streaming_stores: auto` on fields larger than the cache: whether
     /// to time both kinds of stores at start-up (`chooseStores`).
     private let storesToBeTimed: Bool
+    /// Temporal blocking: the width of the wavefront's column tiles (0:
+    /// whole rows), and, with `tile_columns: auto`, the tiles to be timed
+    /// against whole rows (`chooseTiles`).
+    private(set) var tileColumns: Int
+    private let tilesToBeTimed: Int?
     private var wavefrontBuffers: [WavefrontBuffers] = []
     private var output: ResultFile?
     private(set) var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
@@ -91,6 +96,9 @@ final class HeatSimulation {
             streaming = fromMemory
             storesToBeTimed = fromMemory
         }
+        let tiles = HeatSimulation.tilePlan(scheme, nx: nx)
+        tileColumns = tiles.width
+        tilesToBeTimed = tiles.timed ? tiles.width : nil
         threadSeconds = PerThread(count: context.threads, initial: 0)
         partials = PerThread(count: context.threads, initial: FieldStatistics())
 
@@ -107,6 +115,55 @@ final class HeatSimulation {
         referenceY.deallocate()
     }
 
+    /// The column tiles of the wavefront for a block `nx` wide: the width of
+    /// the widest (0: whole rows), and whether to time them against whole rows. With
+    /// `auto`, tiles are tried where one thread's wavefront rows across the
+    /// whole block take more than half a core's L2 cache: as wide as fits
+    /// there. (A 2-core Intel Xeon VM, 2 MiB of L2 per core, 16 steps per
+    /// pass at 4096^2: tiles of 1024 columns ~1.7x faster than whole rows,
+    /// which live in its slow L3; where L3 is fast, whole rows may win.)
+    static func tilePlan(_ scheme: HeatConfiguration.Scheme, nx: Int) -> (width: Int, timed: Bool) {
+        guard scheme.temporalBlocking else { return (0, false) }
+        let m = scheme.haloDepth
+        switch scheme.tileColumns {
+        case .off: return (0, false)
+        case .width(let n): return (n < nx ? widestTile(nx: nx, width: n) : 0, false)
+        case .auto:
+            let budget = Machine.levelTwoCacheBytes / 2
+            guard budget > 0, WavefrontBuffers.bytes(nx: nx, halo: m, maxSteps: m) > budget else { return (0, false) }
+            let width = WavefrontBuffers.widestTile(fittingIn: budget, halo: m, maxSteps: m)
+            return width >= 64 && width < nx ? (widestTile(nx: nx, width: width), true) : (0, false)
+        }
+    }
+
+    /// Bytes of one thread's wavefront buffers for a block `nx` wide (both
+    /// kinds where tiles are timed against whole rows).
+    static func wavefrontBytes(_ scheme: HeatConfiguration.Scheme, nx: Int) -> Int {
+        guard scheme.temporalBlocking else { return 0 }
+        let plan = tilePlan(scheme, nx: nx), m = scheme.haloDepth
+        let tiled = WavefrontBuffers.bytes(nx: plan.width > 0 ? plan.width : nx, halo: m, maxSteps: m)
+        return tiled + (plan.timed ? WavefrontBuffers.bytes(nx: nx, halo: m, maxSteps: m) : 0)
+    }
+
+    private static func widestTile(nx: Int, width: Int) -> Int {
+        columnTiles(nx: nx, width: width).map(\.count).max() ?? nx
+    }
+
+    /// One thread's wavefront buffers each, allocated (first touched) by that thread.
+    private func makeWavefrontBuffers(tileWidth: Int) -> [WavefrontBuffers] {
+        let slots = UnsafeMutablePointer<WavefrontBuffers?>.allocate(capacity: context.threads)
+        slots.initialize(repeating: nil, count: context.threads)
+        let columns = tileWidth > 0 ? tileWidth : model.block.nx
+        let (depth, value) = (stepsPerExchange, model.configuration.boundaryValue)
+        context.pool.run { t in
+            slots[t] = WavefrontBuffers(nx: columns, halo: depth, maxSteps: depth, boundaryValue: value)
+        }
+        let buffers = (0..<context.threads).map { slots[$0]! }
+        slots.deinitialize(count: context.threads)
+        slots.deallocate()
+        return buffers
+    }
+
     /// Bytes of field memory on this rank.
     var fieldBytes: Int { 2 * u.stride * u.rows * MemoryLayout<Double>.stride }
 
@@ -117,17 +174,7 @@ final class HeatSimulation {
     /// sides keep it; exchanged sides are overwritten every step). Each thread
     /// also allocates (and so first-touches) its own wavefront rows.
     func initialize() {
-        if temporalBlocking {
-            let slots = UnsafeMutablePointer<WavefrontBuffers?>.allocate(capacity: context.threads)
-            slots.initialize(repeating: nil, count: context.threads)
-            let (nx, depth, value) = (model.block.nx, stepsPerExchange, model.configuration.boundaryValue)
-            context.pool.run { t in
-                slots[t] = WavefrontBuffers(nx: nx, halo: depth, maxSteps: depth, boundaryValue: value)
-            }
-            wavefrontBuffers = (0..<context.threads).map { slots[$0]! }
-            slots.deinitialize(count: context.threads)
-            slots.deallocate()
-        }
+        if temporalBlocking { wavefrontBuffers = makeWavefrontBuffers(tileWidth: tileColumns) }
         let (nx, ny) = (model.block.nx, model.block.ny)
         let lastOwner = ny > 0 ? threadRows.part(containing: ny - 1) : 0
         let boundary = model.configuration.boundaryValue
@@ -182,6 +229,41 @@ final class HeatSimulation {
         var totals = best
         try communicator.allreduce(&totals, op: .sum)
         streaming = totals[1] < totals[0]
+        return (totals[0] / Double(communicator.size), totals[1] / Double(communicator.size))
+    }
+
+    /// For `tile_columns: auto` where tiles are tried: times the wavefront
+    /// with the tiles and with whole rows (alternately, best of three each)
+    /// on a slab of each thread's rows and keeps the faster, the same on every
+    /// rank (collective; like `chooseStores`, it writes v only). Whether tiles
+    /// pay depends on the machine's L3 cache. Returns the seconds per pass
+    /// over the slabs each way.
+    func chooseTiles() throws -> (whole: Double, tiled: Double)? {
+        guard let tiled = tilesToBeTimed else { return nil }
+        timer.start(Phase.setup.rawValue)
+        let m = stepsPerExchange
+        let candidates = [(width: 0, buffers: makeWavefrontBuffers(tileWidth: 0)), (width: tiled, buffers: wavefrontBuffers)]
+        let geometry = wavefrontGeometry
+        let source = UnsafePointer(u.origin), target = v.origin, streams = streaming, prefetches = prefetch
+        // Enough rows for the wavefront's steady state (it fills m levels first).
+        let slabRows = max(64, 16 * m)
+        var best = [Double.infinity, .infinity]
+        for _ in 0..<3 {
+            for (k, candidate) in candidates.enumerated() {
+                let began = wallSeconds()
+                context.pool.run { t in
+                    let rows = threadRows.range(of: t)
+                    heatWavefront(geometry, from: source, to: target,
+                                  ownedRows: rows.lowerBound ..< min(rows.upperBound, rows.lowerBound + slabRows), steps: m,
+                                  buffers: candidate.buffers[t], streaming: streams, prefetch: prefetches,
+                                  tileColumns: candidate.width)
+                }
+                best[k] = min(best[k], wallSeconds() - began)
+            }
+        }
+        var totals = best
+        try communicator.allreduce(&totals, op: .sum)
+        (tileColumns, wavefrontBuffers) = candidates[totals[1] < totals[0] ? 1 : 0]
         return (totals[0] / Double(communicator.size), totals[1] / Double(communicator.size))
     }
 
@@ -255,21 +337,25 @@ final class HeatSimulation {
     /// memory per thread (see `heatWavefront`).
     private func wavefrontBlock(steps m: Int) throws {
         try exchangeDeepHalo()
-        let sides = halo.receivingSides
-        let geometry = WavefrontGeometry(
-            nx: model.block.nx, ny: model.block.ny, stride: u.stride,
-            open: (sides.contains(.west), sides.contains(.east), sides.contains(.south), sides.contains(.north)),
-            boundaryValue: model.configuration.boundaryValue, rx: model.rx, ry: model.ry)
+        let geometry = wavefrontGeometry
         let source = UnsafePointer(u.origin), target = v.origin
-        let buffers = wavefrontBuffers, streams = streaming, prefetches = prefetch
+        let buffers = wavefrontBuffers, streams = streaming, prefetches = prefetch, tiles = tileColumns
         timer.start(Phase.interior.rawValue)
         context.pool.run { t in
             let began = wallSeconds()
             heatWavefront(geometry, from: source, to: target, ownedRows: threadRows.range(of: t), steps: m,
-                          buffers: buffers[t], streaming: streams, prefetch: prefetches)
+                          buffers: buffers[t], streaming: streams, prefetch: prefetches, tileColumns: tiles)
             threadSeconds[t] += wallSeconds() - began
         }
         swap(&u, &v)
+    }
+
+    private var wavefrontGeometry: WavefrontGeometry {
+        let sides = halo.receivingSides
+        return WavefrontGeometry(
+            nx: model.block.nx, ny: model.block.ny, stride: u.stride,
+            open: (sides.contains(.west), sides.contains(.east), sides.contains(.south), sides.contains(.north)),
+            boundaryValue: model.configuration.boundaryValue, rx: model.rx, ry: model.ry)
     }
 
     // MARK: Reductions
