@@ -67,7 +67,7 @@ func streamLoop(copy: Bool, a: UnsafeMutablePointer<Double>, b: UnsafePointer<Do
         if streaming {
             kernels_stream8(a + i, eight(i))
         } else {
-            UnsafeMutableRawPointer(a + i).storeBytes(of: eight(i), as: SIMD8<Double>.self)
+            kernels_store8(a + i, eight(i))
         }
         i += 8
     }
