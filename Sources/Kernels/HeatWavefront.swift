@@ -212,13 +212,10 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
                 (level == m ? v + r * s : buffers.row(level: level, r) - tileStart) + c.lowerBound
             }
             func input(_ r: Int) -> UnsafePointer<Double> { source(level - 1, min(r, high)) + c.lowerBound }
-            if streaming && level == m && high - low == band && (s * MemoryLayout<Double>.stride) % 64 == 0 {
-                // Rows that share their alignment (inputs in cache: nothing to prefetch).
-                heatStencilBandStreaming((input(low - 1), input(low), input(low + 1), input(low + 2), input(low + 3),
-                                          input(low + 4)), (output(low), output(low + 1), output(low + 2), output(low + 3)),
-                                         count: c.count, rx: g.rx, ry: g.ry)
-            } else if streaming && level == m {
-                // Otherwise (rows not padded to a common alignment) each output row aligns on its own.
+            // Only the last level writes memory, with streaming stores where asked.
+            let streams = streaming && level == m
+            if streams && (s * MemoryLayout<Double>.stride) % 64 != 0 {
+                // Rows not padded to a common alignment: each output row aligns on its own.
                 for r in low ..< high {
                     heatStencilLine(center: input(r), south: input(r - 1), north: input(r + 1), out: output(r),
                                     count: c.count, rx: g.rx, ry: g.ry, streaming: true, prefetch: false)
@@ -226,13 +223,14 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
             } else {
                 // Rows past the band are never read; they repeat its last row's north.
                 // Only the first level reads, and the last writes, memory: they prefetch
-                // (the first only where the middle levels do not do it for it).
+                // (the first only where the middle levels do not do it for it; streamed
+                // rows are not read, and the inputs of the last level are in cache).
                 heatStencilBand((input(low - 1), input(low), input(low + 1), input(low + 2), input(low + 3),
                                  input(low + 4)),
                                 (output(low), output(min(low + 1, high - 1)), output(min(low + 2, high - 1)),
                                  output(min(low + 3, high - 1))),
-                                bandRows: high - low, count: c.count, rx: g.rx, ry: g.ry,
-                                prefetch: prefetch && ((level == 1 && middleLevels == 0) || level == m),
+                                bandRows: high - low, count: c.count, rx: g.rx, ry: g.ry, streaming: streams,
+                                prefetch: prefetch && !streams && ((level == 1 && middleLevels == 0) || level == m),
                                 ahead: aheadShare(level))
             }
         }

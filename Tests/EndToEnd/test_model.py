@@ -105,11 +105,11 @@ def test_network_exchange_longer_than_the_interior_is_exposed(machine):
 
 def test_deep_halo_one_exchange_then_sweeps_into_the_halo(machine):
     p = model.predict(machine, model.Layout.planned(4096, 4096, 2, 1, 2), halo_depth=2)
-    # 2 x 1 ranks of 2048 x 4096: one exchange of 2 columns (not overlapped) every 2 steps, then a sweep one
-    # column into the halo and one without.
-    assert p.block == (2048, 4096) and p.rate_per_core == 1000e6
+    # 1 x 2 ranks of 4096 x 2048: one exchange of 2 rows (not overlapped) every 2 steps, then a sweep one
+    # row into the halo and one without.
+    assert p.block == (4096, 2048) and p.rate_per_core == 1000e6
     exchange = 1 * US + 8 * 2 * 4096 / 10e9
-    compute = (2049 * 4096 + 2048 * 4096) / 1e9 / 2
+    compute = (4096 * 2049 + 4096 * 2048) / 1e9 / 2
     assert p.exposed == pytest.approx(exchange / 2, rel=1e-12)
     assert p.step == pytest.approx(compute + exchange / 2 + 10 * 25e-9, rel=1e-12)
 

@@ -4,14 +4,15 @@ import TestSupport
 
 @Suite struct HeatStencilTests {
     /// A block of nx x ny points with a halo of one, filled with random values.
+    /// Rows `stride` apart (nx + 2 unless given: padding past the halo).
     struct Block {
         let nx: Int, ny: Int
-        var stride: Int { nx + 2 }
+        let stride: Int
         var data: [Double]
-        init(nx: Int, ny: Int, seed: UInt64) {
-            self.nx = nx; self.ny = ny
+        init(nx: Int, ny: Int, seed: UInt64, stride: Int? = nil) {
+            self.nx = nx; self.ny = ny; self.stride = stride ?? nx + 2
             var rng = SplitMix64(state: seed)
-            data = (0..<(nx + 2) * (ny + 2)).map { _ in Double.random(in: -1...1, using: &rng) }
+            data = (0..<self.stride * (ny + 2)).map { _ in Double.random(in: -1...1, using: &rng) }
         }
         func at(_ i: Int, _ j: Int) -> Double { data[(j + 1) * stride + i + 1] }
     }
@@ -110,30 +111,67 @@ import TestSupport
         }
     }
 
-    /// Four rows with streaming stores (the last level of a temporal block):
-    /// rows that share their cache-line alignment (stride a multiple of 8),
-    /// starting at columns 0...7 so that every length of the scalar head is taken.
+    /// Rows padded to whole cache lines (stride a multiple of 8, as fields
+    /// are) are swept in bands of four (then two, one): each row gets the
+    /// bits of a sweep row by row (`heatStencilLine`), with every store kind,
+    /// for every row count (every band remainder), columns starting at every
+    /// alignment and widths around the vector length.
+    @Test(arguments: [1, 5, 9, 14, 17, 23, 40, 1030])
+    func sweepsInBandsAreBitwiseRowByRow(width: Int) {
+        let stride = (width + 2 + 7) / 8 * 8
+        let block = Block(nx: width, ny: 9, seed: UInt64(300 + width), stride: stride)
+        var rowByRow = [Double](repeating: .nan, count: block.data.count)
+        block.data.withUnsafeBufferPointer { u in
+            rowByRow.withUnsafeMutableBufferPointer { v in
+                for j in 1...9 {
+                    heatStencilLine(center: u.baseAddress! + j * stride + 1, south: u.baseAddress! + (j - 1) * stride + 1,
+                                    north: u.baseAddress! + (j + 1) * stride + 1, out: v.baseAddress! + j * stride + 1,
+                                    count: width, rx: 0.19, ry: 0.23, streaming: false, prefetch: false)
+                }
+            }
+        }
+        for rows in 1...9 {
+            for first in Set([0, min(3, width - 1), width / 2]) {
+                for (streaming, prefetch) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let out = sweep(block, pieces: [(0..<rows, first..<width)], rx: 0.19, ry: 0.23, streaming: streaming,
+                                    prefetch: prefetch)
+                    let written = (1...rows).flatMap { j in (1 + first...width).map { j * stride + $0 } }
+                    let differing = written.filter { out[$0].bitPattern != rowByRow[$0].bitPattern }.count
+                    #expect(differing == 0, "\(rows) rows from column \(first), streaming \(streaming), prefetch \(prefetch)")
+                    #expect(out.enumerated().filter { !$1.isNaN }.count == written.count, "nothing else is written")
+                }
+            }
+        }
+    }
+
+    /// Bands with streaming stores (the plain sweep, the last level of a
+    /// temporal block): rows that share their cache-line alignment (stride
+    /// a multiple of 8), starting at columns 0...7 so that the aligned
+    /// middle starts at every offset (rows too short to reach it are done
+    /// column by column).
     @Test(arguments: [6, 14, 22, 30, 1030])
     func streamingBandsAreBitwiseSingleRows(width: Int) {
         let block = Block(nx: width, ny: 4, seed: UInt64(200 + width))
         #expect(block.stride % 8 == 0)
         let plain = sweep(block, pieces: [(0..<4, 0..<width)], rx: 0.19, ry: 0.23)
-        for first in 0..<min(8, width) {
-            var out = [Double](repeating: .nan, count: block.data.count)
-            block.data.withUnsafeBufferPointer { u in
-                out.withUnsafeMutableBufferPointer { v in
-                    let origin = u.baseAddress! + 1 + first, target = v.baseAddress! + block.stride + 1 + first
-                    func row(_ k: Int) -> UnsafePointer<Double> { origin + k * block.stride }
-                    func outRow(_ k: Int) -> UnsafeMutablePointer<Double> { target + k * block.stride }
-                    heatStencilBandStreaming((row(0), row(1), row(2), row(3), row(4), row(5)),
-                                             (outRow(0), outRow(1), outRow(2), outRow(3)),
-                                             count: width - first, rx: 0.19, ry: 0.23)
+        for rows in 1...4 {
+            for first in 0..<min(8, width) {
+                var out = [Double](repeating: .nan, count: block.data.count)
+                block.data.withUnsafeBufferPointer { u in
+                    out.withUnsafeMutableBufferPointer { v in
+                        let origin = u.baseAddress! + 1 + first, target = v.baseAddress! + block.stride + 1 + first
+                        func row(_ k: Int) -> UnsafePointer<Double> { origin + min(k, rows + 1) * block.stride }
+                        func outRow(_ k: Int) -> UnsafeMutablePointer<Double> { target + min(k, rows - 1) * block.stride }
+                        heatStencilBand((row(0), row(1), row(2), row(3), row(4), row(5)),
+                                        (outRow(0), outRow(1), outRow(2), outRow(3)), bandRows: rows,
+                                        count: width - first, rx: 0.19, ry: 0.23, streaming: true, prefetch: false)
+                    }
                 }
+                let written = (1...rows).flatMap { j in (1 + first...width).map { j * block.stride + $0 } }
+                let differing = written.filter { out[$0].bitPattern != plain[$0].bitPattern }.count
+                #expect(differing == 0, "\(rows) rows, first column \(first)")
+                #expect(out.enumerated().filter { !$1.isNaN }.count == written.count, "nothing outside is written")
             }
-            let written = (1...4).flatMap { j in (1 + first...width).map { j * block.stride + $0 } }
-            let differing = written.filter { out[$0].bitPattern != plain[$0].bitPattern }.count
-            #expect(differing == 0, "first column \(first)")
-            #expect(out[block.stride + first].isNaN && out[5 * block.stride + 1].isNaN, "nothing outside is written")
         }
     }
 }

@@ -41,6 +41,9 @@ func balanced(_ ranks: Int) -> ([Int]) throws -> [Int] {
         #expect(try Decomposition.chooseDims(ranks: 6, requested: [0, 0], nx: 67, ny: 45, balancedDims: balanced(6)) == [3, 2])
         #expect(try Decomposition.chooseDims(ranks: 6, requested: [0, 0], nx: 45, ny: 67, balancedDims: balanced(6)) == [2, 3])
         #expect(try Decomposition.chooseDims(ranks: 4, requested: [0, 0], nx: 8, ny: 8, balancedDims: balanced(4)) == [2, 2])
+        // Square: more ranks along y (cuts between contiguous rows).
+        #expect(try Decomposition.chooseDims(ranks: 2, requested: [0, 0], nx: 64, ny: 64, balancedDims: balanced(2)) == [1, 2])
+        #expect(try Decomposition.chooseDims(ranks: 8, requested: [0, 0], nx: 64, ny: 64, balancedDims: balanced(8)) == [2, 4])
     }
 
     @Test func automaticDimsAvoidAxesWithTooFewPoints() throws {

@@ -136,13 +136,13 @@ class Layout:
     @classmethod
     def planned(cls, nx, ny, ranks, threads, ranks_per_node, periods=(False, False)):
         """The layout miniapp and MPI would choose: balanced dims (the larger
-        factor on the longer axis), ranks in row-major Cartesian order, filled
+        factor on the longer axis, on y for a square grid), ranks in row-major Cartesian order, filled
         node by node."""
         b = int(math.isqrt(ranks))
         while ranks % b:
             b -= 1
         big, little = ranks // b, b
-        dims = (big, little) if nx >= ny else (little, big)
+        dims = (big, little) if nx > ny else (little, big)
         coords = [(r // dims[1], r % dims[1]) for r in range(ranks)]
         return cls(nx, ny, dims, tuple(periods), threads, coords, [r // ranks_per_node for r in range(ranks)])
 

@@ -71,8 +71,8 @@ struct KernelResult {
     /// The C loop's MLUP/s, and miniapp's over the C loop's of the same round.
     let cReference: Double?
     let ratioToC: Double?
-    /// The hand-tuned C sweep (`stencil_reference.c ... tuned`: prefetch,
-    /// padded rows, huge pages) in the same rounds, for the plain sweep with
+    /// The hand-tuned C sweep (`stencil_reference.c ... tuned`: bands of
+    /// four rows, prefetch, padded rows, huge pages) in the same rounds, for the plain sweep with
     /// streaming stores on one rank: its MLUP/s, its fraction of the bound,
     /// and miniapp's over it.
     let tunedC: Double?
@@ -269,8 +269,9 @@ private final class Suite {
         if compiled == nil { say("   (C reference skipped: gcc or bench/stencil_reference.c not found)") }
         let tunedRows = results.filter { $0.ratioToTunedC != nil }
         if !tunedRows.isEmpty {
-            say("   Against a hand-tuned C sweep (stencil_reference.c \"tuned\": streaming stores, the row read from memory")
-            say("   prefetched, padded rows, huge pages), in the same rounds: its fraction of the bound, and miniapp over it:")
+            say("   Against a hand-tuned C sweep (stencil_reference.c \"tuned\": bands of four rows, streaming stores, the")
+            say("   rows read from memory prefetched, padded rows, huge pages), in the same rounds: its fraction of the bound,")
+            say("   and miniapp over it:")
             say("   " + tunedRows.map { r in
                 "\(r.grid)^2 \(r.ranks)x\(r.threads) C \(Format.fixed(100 * (r.tunedFractionOfBound ?? 0), 0))%, ours/C "
                     + Format.fixed(r.ratioToTunedC ?? 0, 2)

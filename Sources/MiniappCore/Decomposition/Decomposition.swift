@@ -43,7 +43,10 @@ public struct Decomposition: Sendable, Equatable {
     /// processes on an nx x ny grid, and completes it.
     ///
     /// Free entries come from `balancedDims` (MPI_Dims_create); the larger
-    /// factor goes to the longer axis. If that leaves an axis with fewer points
+    /// factor goes to the longer axis, and to y on a square grid: a cut
+    /// between rows sends contiguous rows and leaves contiguous boundary rows
+    /// to compute, where a cut between columns sends strided columns and
+    /// leaves a column whose every point is a cache miss. If that leaves an axis with fewer points
     /// than processes, every factorisation allowed by the fixed entries is
     /// tried, smallest halo surface first.
     public static func chooseDims(ranks: Int, requested: [Int], nx: Int, ny: Int,
@@ -59,8 +62,8 @@ public struct Decomposition: Sendable, Equatable {
                                      + "the \(ranks) ranks of the job")
         }
         var dims = try balancedDims(requested)
-        // MPI_Dims_create orders free entries largest first; put the larger on the longer axis.
-        if requested == [0, 0] && (dims[0] < dims[1]) != (nx < ny) { dims.swapAt(0, 1) }
+        // MPI_Dims_create orders free entries largest first; put the larger on the longer axis (y on a tie).
+        if requested == [0, 0] && (dims[0] < dims[1]) != (nx <= ny) { dims.swapAt(0, 1) }
         if fits(dims, nx: nx, ny: ny) { return dims }
 
         let candidates = (1...ranks).filter { ranks % $0 == 0 }.map { [$0, ranks / $0] }
