@@ -15,15 +15,23 @@ import CKernelShims
 /// `u + r * (neighbours - 2u)` keeps the total heat of a periodic field
 /// constant to round-off (no systematic error from rounding 1 - 2rx - 2ry).
 ///
+/// With `bands`, rows padded to whole cache lines are swept in bands of
+/// four (`heatStencilBand`): a core that streams the field keeps four rows
+/// in flight each way, and loads each row's centre once for the three
+/// updates that read it. On a 2-core Intel Xeon VM, streaming stores,
+/// 8192^2: one core ~1030 -> ~1250 MLUP/s, two ~1900 -> ~2300, more than
+/// its STREAM copy predicts; on an AMD EPYC VM bands had been slower from
+/// memory (an earlier kernel), so `row_bands` `auto` times both.
+///
 /// Not @inlinable on purpose: kernels are compiled here, with this module's
 /// flags (-Ounchecked, AVX2), and called from the other modules.
 public func heatStencilSweep(from u: UnsafePointer<Double>, to v: UnsafeMutablePointer<Double>,
                              stride: Int, rows: Range<Int>, columns: Range<Int>, rx: Double, ry: Double,
-                             streaming: Bool = false, prefetch: Bool = false) {
+                             streaming: Bool = false, prefetch: Bool = false, bands: Bool = true) {
     guard !columns.isEmpty else { return }
     let first = columns.lowerBound, count = columns.count
     // Bands of four rows where the rows' stores share their alignment (rows padded to whole lines).
-    let bandRows = stride % BandVector.scalarCount == 0 ? 4 : 1
+    let bandRows = bands && stride % BandVector.scalarCount == 0 ? 4 : 1
     var j = rows.lowerBound
     while j < rows.upperBound {
         let n = min(bandRows, rows.upperBound - j)

@@ -23,6 +23,8 @@ SCHEMES = [
     # Column tiles of 16 (67 columns: tiles of 16, the last of 3), narrower than 21 steps' reach.
     {"halo_depth": 5, "temporal_blocking": True, "tile_columns": 16, "streaming_stores": "on", "software_prefetch": "on"},
     {"halo_depth": 21, "temporal_blocking": True, "tile_columns": 16},
+    # One row at a time instead of bands of four (67 rows: bands of 4, then 3).
+    {"halo_depth": 3, "row_bands": "off", "streaming_stores": "on"},
 ]
 
 
@@ -47,6 +49,7 @@ def test_schemes_give_the_same_bits_on_every_decomposition(run_miniapp, boundary
                 assert f.attrs["halo_depth"] == scheme.get("halo_depth", 1)
                 assert f.attrs["temporal_blocking"] == int(scheme.get("temporal_blocking", False))
                 assert f.attrs["software_prefetch"] == int(scheme.get("software_prefetch") == "on")
+                assert f.attrs["row_bands"] == int(scheme.get("row_bands") != "off")
                 if np_ == 1:   # tiles where asked for (grids this small never try them on "auto")
                     assert f.attrs["tile_columns"] == scheme.get("tile_columns", 0)
             if reference is None:
@@ -66,28 +69,33 @@ def last_level_cache_bytes():
     return best
 
 
-def test_automatic_stores_are_timed_on_large_fields_and_change_no_bits(run_miniapp):
-    """streaming_stores "auto" on fields larger than half the last-level
-    cache times both kinds of stores at start-up and keeps the faster; the
-    results are those of "on" and "off"."""
+def test_automatic_stores_and_bands_are_timed_on_large_fields_and_change_no_bits(run_miniapp):
+    """streaming_stores and row_bands "auto" on fields larger than half the
+    last-level cache time each way still open at start-up and keep the
+    fastest; the results are those of "on" and "off", bit for bit."""
     n = 1448   # 2 fields of 1450^2 doubles: 32 MiB
     results = {}
-    for stores in ["auto", "on", "off"]:
+    for stores, bands in [("auto", "auto"), ("on", "auto"), ("off", "auto"), ("on", "off"), ("off", "on"), ("auto", "off")]:
         document = heat_input(grid={"nx": n, "ny": n}, time={"steps": 6}, output={"every": 0, "diagnostics_every": 3},
-                              scheme={"streaming_stores": stores})
-        run = run_miniapp(document, np=2, name=f"stores_{stores}")
+                              scheme={"streaming_stores": stores, "row_bands": bands})
+        run = run_miniapp(document, np=2, name=f"stores_{stores}_{bands}")
         assert run.returncode == 0, run.stderr
         with run.h5() as f:
-            results[stores] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes(), f.attrs["streaming_stores"])
+            results[stores, bands] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes())
+            assert f.attrs["streaming_stores"] == {"on": 1, "off": 0}.get(stores, f.attrs["streaming_stores"])
+            assert f.attrs["row_bands"] == {"on": 1, "off": 0}.get(bands, f.attrs["row_bands"])
             prefetch = f.attrs["software_prefetch"]
-        if stores == "auto":
-            cache = last_level_cache_bytes()
-            timed = "per sweep with streaming stores" in run.stdout
-            assert timed == (0 < cache < 2 * 2 * (n + 2) ** 2 * 8), (cache, run.stdout)
-            # Software prefetch ("auto") when the fields exceed the whole cache.
-            assert prefetch == (0 < cache < 2 * (n + 2) ** 2 * 8), (cache, prefetch)
-    assert results["auto"][:2] == results["on"][:2] == results["off"][:2]
-    assert results["on"][2] == 1 and results["off"][2] == 0
+        cache = last_level_cache_bytes()
+        large = 0 < cache < 2 * 2 * (n + 2) ** 2 * 8
+        ways = [f"{s}, {b} " for s in ["streaming", "ordinary"] if stores == "auto" or s == {"on": "streaming"}.get(stores, "ordinary")
+                for b in ["bands", "rows"] if bands == "auto" or b == {"on": "bands"}.get(bands, "rows")]
+        timed = large and (stores == "auto" or bands == "auto")
+        assert ("timed per sweep: " in run.stdout) == timed, (cache, run.stdout)
+        assert not timed or all(way in run.stdout for way in ways), run.stdout
+        assert ("rows in bands of four" in run.stdout) != ("one row at a time" in run.stdout)
+        # Software prefetch ("auto") when the fields exceed the whole cache.
+        assert prefetch == (0 < cache < 2 * (n + 2) ** 2 * 8), (cache, prefetch)
+    assert len(set(results.values())) == 1
 
 
 def level_two_cache_bytes():

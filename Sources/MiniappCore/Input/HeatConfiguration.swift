@@ -39,6 +39,8 @@ public struct HeatConfiguration: Sendable, Equatable {
         public var streamingStores = Setting.auto
         /// Software prefetch of the rows a sweep streams from and to memory.
         public var softwarePrefetch = Setting.auto
+        /// Sweeps that go up the rows in bands of four instead of one at a time.
+        public var rowBands = Setting.auto
         /// Column tiles of the temporal-blocking wavefront.
         public var tileColumns = TileColumns.auto
 
@@ -58,7 +60,8 @@ public struct HeatConfiguration: Sendable, Equatable {
         }
 
         /// A machine-dependent optimisation: `auto` decides by the fields'
-        /// size against the last-level cache (streaming stores: and by timing).
+        /// size against the last-level cache (streaming stores and row bands:
+        /// and by timing).
         public enum Setting: String, Sendable, CaseIterable {
             case auto, on, off
         }
@@ -66,13 +69,14 @@ public struct HeatConfiguration: Sendable, Equatable {
         static func read(_ root: ObjectReader) throws(InputError) -> Scheme {
             guard let section = try root.object("scheme") else { return Scheme() }
             try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores", "software_prefetch",
-                                                  "tile_columns"])
+                                                  "tile_columns", "row_bands"])
             var scheme = Scheme()
             scheme.haloDepth = try section.integer("halo_depth", default: 1, min: 1, max: 64)
             scheme.temporalBlocking = try section.bool("temporal_blocking", default: false)
             let settings = Setting.allCases.map(\.rawValue)
             scheme.streamingStores = Setting(rawValue: try section.choice("streaming_stores", among: settings, default: "auto"))!
             scheme.softwarePrefetch = Setting(rawValue: try section.choice("software_prefetch", among: settings, default: "auto"))!
+            scheme.rowBands = Setting(rawValue: try section.choice("row_bands", among: settings, default: "auto"))!
             switch try section.choiceOrInteger("tile_columns", among: ["auto", "off"], min: 8,
                                                max: HeatConfiguration.maxPointsPerAxis, default: .choice("auto")) {
             case .choice(let name): scheme.tileColumns = name == "off" ? .off : .auto
@@ -89,7 +93,8 @@ public struct HeatConfiguration: Sendable, Equatable {
         var json: JSONNode {
             .object([("halo_depth", .int(haloDepth)), ("temporal_blocking", .bool(temporalBlocking)),
                      ("streaming_stores", .string(streamingStores.rawValue)),
-                     ("software_prefetch", .string(softwarePrefetch.rawValue)), ("tile_columns", tileColumns.json)])
+                     ("software_prefetch", .string(softwarePrefetch.rawValue)), ("tile_columns", tileColumns.json),
+                     ("row_bands", .string(rowBands.rawValue))])
         }
     }
 

@@ -36,9 +36,12 @@ final class HeatSimulation {
     /// when this host's ranks' fields exceed the last-level cache (below,
     /// the prefetches cost ~7% on this kind of machine).
     let prefetch: Bool
-    /// With `streaming_stores: auto` on fields larger than the cache: whether
-    /// to time both kinds of stores at start-up (`chooseStores`).
+    /// Whether the sweeps go up the rows in bands of four (`heatStencilSweep`).
+    private(set) var rowBands: Bool
+    /// With `streaming_stores` or `row_bands` `auto` on fields larger than
+    /// the cache: whether to time both ways at start-up (`chooseSweep`).
     private let storesToBeTimed: Bool
+    private let bandsToBeTimed: Bool
     /// Temporal blocking: the width of the wavefront's column tiles (0:
     /// whole rows), and, with `tile_columns: auto`, the tiles to be timed
     /// against whole rows (`chooseTiles`).
@@ -95,6 +98,15 @@ final class HeatSimulation {
             // anyway. Whether they do depends on the machine: timed later.
             streaming = fromMemory
             storesToBeTimed = fromMemory
+        }
+        switch scheme.rowBands {
+        case .on: rowBands = true; bandsToBeTimed = false
+        case .off: rowBands = false; bandsToBeTimed = false
+        case .auto:
+            // In cache, bands save loads; from memory, whether four rows at a
+            // time stream faster depends on the machine: timed later.
+            rowBands = true
+            bandsToBeTimed = fromMemory
         }
         let tiles = HeatSimulation.tilePlan(scheme, nx: nx)
         tileColumns = tiles.width
@@ -201,26 +213,38 @@ final class HeatSimulation {
         }
     }
 
-    /// For `streaming_stores: auto` on large fields: times sweeps of the
-    /// block with ordinary and with streaming stores (alternately, best of
-    /// three each) and keeps the faster, the same on every rank (collective;
+    /// A way to sweep: the kind of stores, and rows in bands or one at a time.
+    struct SweepChoice: Equatable {
+        let streaming: Bool
+        let bands: Bool
+    }
+
+    /// For `streaming_stores` or `row_bands` `auto` on large fields: times
+    /// sweeps of the block each way still open (alternately, best of three
+    /// each) and keeps the fastest, the same on every rank (collective;
     /// after `initialize`, before the state is set: it writes v only). Some
     /// machines save a third of the memory traffic with streaming stores,
-    /// others lose by them. Returns the seconds per sweep each way.
-    func chooseStores() throws -> (ordinary: Double, streaming: Double)? {
-        guard storesToBeTimed else { return nil }
+    /// others lose by them; on some a core streams four rows at a time
+    /// faster than one, on others slower. Returns the seconds per sweep of
+    /// each way timed.
+    func chooseSweep() throws -> [(choice: SweepChoice, seconds: Double)]? {
+        guard storesToBeTimed || bandsToBeTimed else { return nil }
         timer.start(Phase.setup.rawValue)
         let nx = model.block.nx
         let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
         let (rx, ry) = (model.rx, model.ry)
         let prefetches = prefetch
-        var best = [Double.infinity, .infinity]
+        let choices = (storesToBeTimed ? [false, true] : [streaming]).flatMap { streams in
+            (bandsToBeTimed ? [true, false] : [rowBands]).map { SweepChoice(streaming: streams, bands: $0) }
+        }
+        var best = [Double](repeating: .infinity, count: choices.count)
         for _ in 0..<3 {
-            for (k, streams) in [false, true].enumerated() {
+            for (k, choice) in choices.enumerated() {
                 let began = wallSeconds()
                 context.pool.run { t in
                     heatStencilSweep(from: source, to: target, stride: stride, rows: threadRows.range(of: t),
-                                     columns: 0..<nx, rx: rx, ry: ry, streaming: streams, prefetch: prefetches)
+                                     columns: 0..<nx, rx: rx, ry: ry, streaming: choice.streaming, prefetch: prefetches,
+                                     bands: choice.bands)
                 }
                 best[k] = min(best[k], wallSeconds() - began)
             }
@@ -228,14 +252,16 @@ final class HeatSimulation {
         // Summed over ranks: the choice that saves the most time in all.
         var totals = best
         try communicator.allreduce(&totals, op: .sum)
-        streaming = totals[1] < totals[0]
-        return (totals[0] / Double(communicator.size), totals[1] / Double(communicator.size))
+        let fastest = choices[totals.indices.min { totals[$0] < totals[$1] }!]
+        streaming = fastest.streaming
+        rowBands = fastest.bands
+        return zip(choices, totals).map { ($0, $1 / Double(communicator.size)) }
     }
 
     /// For `tile_columns: auto` where tiles are tried: times the wavefront
     /// with the tiles and with whole rows (alternately, best of three each)
     /// on a slab of each thread's rows and keeps the faster, the same on every
-    /// rank (collective; like `chooseStores`, it writes v only). Whether tiles
+    /// rank (collective; like `chooseSweep`, it writes v only). Whether tiles
     /// pay depends on the machine's L3 cache. Returns the seconds per pass
     /// over the slabs each way.
     func chooseTiles() throws -> (whole: Double, tiled: Double)? {
@@ -286,11 +312,11 @@ final class HeatSimulation {
         let (rx, ry) = (model.rx, model.ry)
         let phases = OverlappedSweep.Phases(post: Phase.haloPost.rawValue, interior: Phase.interior.rawValue,
                                             wait: Phase.haloWait.rawValue, boundary: Phase.boundary.rawValue)
-        let streams = streaming, prefetches = prefetch
+        let streams = streaming, prefetches = prefetch, bands = rowBands
         try sweep.run(pool: context.pool, exchange: halo, fields: [u.origin], timer: &timer, phases: phases,
                       threadSeconds: threadSeconds) { _, rows, columns in
             heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: columns, rx: rx, ry: ry,
-                             streaming: streams, prefetch: prefetches)
+                             streaming: streams, prefetch: prefetches, bands: bands)
         }
         swap(&u, &v)
     }
@@ -313,7 +339,7 @@ final class HeatSimulation {
         let (nx, ny) = (model.block.nx, model.block.ny)
         let (rx, ry) = (model.rx, model.ry)
         let lastOwner = threadRows.part(containing: max(0, ny - 1))
-        let streams = streaming, prefetches = prefetch
+        let streams = streaming, prefetches = prefetch, bands = rowBands
         for step in 1...m {
             let extra = m - step
             let rows = (sides.contains(.south) ? -extra : 0) ..< (sides.contains(.north) ? ny + extra : ny)
@@ -326,7 +352,7 @@ final class HeatSimulation {
                 if t == 0 { mine = rows.lowerBound ..< mine.upperBound }
                 if t == lastOwner { mine = mine.lowerBound ..< rows.upperBound }
                 heatStencilSweep(from: source, to: target, stride: stride, rows: mine.clamped(to: rows), columns: columns,
-                                 rx: rx, ry: ry, streaming: streams && extra == 0, prefetch: prefetches)
+                                 rx: rx, ry: ry, streaming: streams && extra == 0, prefetch: prefetches, bands: bands)
                 threadSeconds[t] += wallSeconds() - began
             }
             swap(&u, &v)
