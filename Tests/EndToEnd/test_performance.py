@@ -201,6 +201,11 @@ def test_bench_reports_every_figure(quick_bench_run):
         assert all(b >= t for b, t in zip(rounds["best_copy_bound_mlups"], rounds["copy_bound_mlups"]))
         assert r["fraction_of_roofline_best_copy"] <= r["fraction_of_roofline"]
         assert r["mlups"] == sorted(rounds["mlups"])[len(rounds["mlups"]) // 2]
+        # Plain sweeps record, round by round, whether they went up the rows in bands.
+        if "steps per pass" in r["scheme"]:
+            assert r["row_bands"] is None
+        else:
+            assert len(r["row_bands"]) == len(rounds["mlups"]) and all(isinstance(b, bool) for b in r["row_bands"])
     assert any(r["c_reference_mlups"] for r in kernel)   # gcc is on our machines
     # The hand-tuned C sweep: the plain sweep with streaming stores on one rank, in every round.
     tuned = [r for r in kernel if r["ratio_to_tuned_c"] is not None]

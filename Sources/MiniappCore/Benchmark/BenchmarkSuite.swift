@@ -81,6 +81,10 @@ struct KernelResult {
     /// Temporal blocking: the column tiles its runs chose (0: whole rows;
     /// `tile_columns` auto times both at start-up), one per round.
     let tileColumns: [Int]
+    /// Plain sweeps: whether each round's run went up the rows in bands of
+    /// four (`row_bands` auto times bands against single rows at start-up
+    /// on fields beyond half the last-level cache).
+    let rowBands: [Bool]
     /// Every round's figures (MLUP/s), for the JSON.
     let rounds: (miniapp: [Double], copyBounds: [Double], bestCopyBounds: [Double], cReference: [Double], tunedC: [Double])
 }
@@ -285,6 +289,14 @@ private final class Suite {
                     + "\(r.tileColumns.filter { $0 > 0 }.count)/\(r.tileColumns.count) (\(r.tileColumns.max() ?? 0))"
             }.joined(separator: "; ")))
         }
+        let singleRows = results.filter { $0.rowBands.contains(false) }
+        if results.contains(where: { !$0.rowBands.isEmpty }) {
+            say("   Plain sweeps: row_bands \"auto\" (bands of four rows, timed at start-up against single rows on fields beyond")
+            say("   half the last-level cache) chose " + (singleRows.isEmpty ? "bands in every run." : "single rows in: "
+                + singleRows.map { r in
+                    "\(r.grid)^2 \(r.scheme) \(r.ranks)x\(r.threads) \(r.rowBands.filter { !$0 }.count)/\(r.rowBands.count)"
+                }.joined(separator: "; ")))
+        }
         say("   Each row: \(rounds) rounds of (copy bandwidth, miniapp, C loop) and a last copy; figures are medians over the")
         say("   rounds, \"of bound\" and \"ratio to C\" medians of the ratios within a round (the machine is shared and its")
         say("   bandwidth moves). bound: copy bandwidth / 16 B for the cores and store kind used, the mean of the median")
@@ -303,6 +315,7 @@ private final class Suite {
                      ("tuned_c_fraction_of_roofline", r.tunedFractionOfBound.map(JSONNode.double) ?? .null),
                      ("ratio_to_tuned_c", r.ratioToTunedC.map(JSONNode.double) ?? .null),
                      ("tile_columns", r.tileColumns.isEmpty ? .null : .array(r.tileColumns.map(JSONNode.int))),
+                     ("row_bands", r.rowBands.isEmpty ? .null : .array(r.rowBands.map(JSONNode.bool))),
                      ("rounds", .object([("mlups", .array(r.rounds.miniapp.map(JSONNode.double))),
                                          ("copy_bound_mlups", .array(r.rounds.copyBounds.map(JSONNode.double))),
                                          ("best_copy_bound_mlups", .array(r.rounds.bestCopyBounds.map(JSONNode.double))),
@@ -324,12 +337,12 @@ private final class Suite {
             return (copy.typical * 1e9 / 16 / 1e6, copy.best * 1e9 / 16 / 1e6)
         }
         var copies = [bandwidthBound()], ours: [Double] = [], theirs: [Double] = [], tunedC: [Double] = []
-        var tiles: [Int] = []
+        var tiles: [Int] = [], bands: [Bool] = []
         let temporalBlocking = scheme.keys["temporal_blocking"] != nil
         for _ in 0..<rounds {
             let run = try runHeat(n: n, ranks: ranks, threads: threads, scheme: scheme.keys)
             ours.append(run.mlups)
-            if temporalBlocking { tiles.append(run.tileColumns) }
+            if temporalBlocking { tiles.append(run.tileColumns) } else { bands.append(run.rowBands) }
             if let reference, let c = try? runReference(reference, n: n, threads: cores, mode: streaming ? "stream" : nil) {
                 theirs.append(c)
             }
@@ -349,7 +362,7 @@ private final class Suite {
                             tunedC: tunedComplete ? Sample(tunedC).median : nil,
                             tunedFractionOfBound: tunedComplete ? Sample(zip(tunedC, bounds).map(/)).median : nil,
                             ratioToTunedC: tunedComplete ? Sample(zip(ours, tunedC).map(/)).median : nil,
-                            tileColumns: tiles, rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs, tunedC))
+                            tileColumns: tiles, rowBands: bands, rounds: (ours, copies.map(\.typical), copies.map(\.best), theirs, tunedC))
     }
 
     /// Steps for about half a second of stepping at ~1 GLUP/s (a multiple of 16).
@@ -364,8 +377,10 @@ private final class Suite {
             : ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"]
     }
 
-    /// A heat run: its stepping MLUP/s and the column tiles it chose (0: whole rows or no temporal blocking).
-    private func runHeat(n: Int, ranks: Int, threads: Int, scheme: [String: JSONNode]) throws -> (mlups: Double, tileColumns: Int) {
+    /// A heat run: its stepping MLUP/s, the column tiles it chose (0: whole
+    /// rows or no temporal blocking) and whether it swept in bands of rows.
+    private func runHeat(n: Int, ranks: Int, threads: Int, scheme: [String: JSONNode])
+        throws -> (mlups: Double, tileColumns: Int, rowBands: Bool) {
         let input = JSONNode.object([
             ("problem", .string("heat")), ("grid", .object([("nx", .int(n)), ("ny", .int(n))])),
             ("time", .object([("steps", .int(steps(for: n)))])),
@@ -381,9 +396,11 @@ private final class Suite {
         guard case .number(let text)? = summary["metrics"]?["mlups_stepping"]?.value, let value = Double(text) else {
             throw MiniappFailure(.software, "no MLUP/s in \(jsonPath)")
         }
-        var tiles = 0
-        if case .number(let text)? = summary["metrics"]?["tile_columns"]?.value { tiles = Int(Double(text) ?? 0) }
-        return (value, tiles)
+        func metric(_ name: String) -> Int {
+            guard case .number(let text)? = summary["metrics"]?[name]?.value else { return 0 }
+            return Int(Double(text) ?? 0)
+        }
+        return (value, metric("tile_columns"), metric("row_bands") == 1)
     }
 
     // MARK: The C reference

@@ -18,6 +18,9 @@ struct OverlappedSweep {
     /// of microseconds of work): enough calls to move a large message through
     /// its rendezvous and pipeline, few enough to cost nothing.
     static let progressChunk = 32_768
+    /// Rows a chunk has at least: a band of the sweep (`heatStencilSweep`
+    /// goes up four rows at a time), so very wide rows are cut into columns.
+    static let chunkRows = 4
 
     /// Phases to charge: posting, the interior, waiting, the strips.
     struct Phases {
@@ -56,9 +59,9 @@ struct OverlappedSweep {
             let began = wallSeconds()
             let mine = threadRows.range(of: t).clamped(to: rows)
             if t == 0 && drivesProgress && !columns.isEmpty {
-                // Chunks of about progressChunk points: several rows, or part of one.
-                let rowsPerChunk = max(1, Self.progressChunk / columns.count)
-                let columnsPerChunk = min(columns.count, Self.progressChunk)
+                // Chunks of about progressChunk points: several rows, or part of a band of rows.
+                let rowsPerChunk = max(Self.chunkRows, Self.progressChunk / columns.count)
+                let columnsPerChunk = min(columns.count, Self.progressChunk / Self.chunkRows)
                 var j = mine.lowerBound
                 while j < mine.upperBound {
                     let end = min(j + rowsPerChunk, mine.upperBound)
