@@ -65,18 +65,30 @@ public func heatStencilSweep(from u: UnsafePointer<Double>, to v: UnsafeMutableP
 public func heatStencilLine(center: UnsafePointer<Double>, south: UnsafePointer<Double>, north: UnsafePointer<Double>,
                             out: UnsafeMutablePointer<Double>, count: Int, rx: Double, ry: Double, streaming: Bool,
                             prefetch: Bool) {
-    // Constant flags in each call, so each loop is compiled without tests.
+    // One loop per setting of the flags, none with a test inside (`KernelFlag`).
     switch (streaming, prefetch) {
     case (false, false):
-        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, prefetch: false)
+        stencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, FlagOff.self, FlagOff.self)
     case (false, true):
-        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, prefetch: true)
+        stencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, FlagOff.self, FlagOn.self)
     case (true, false):
-        heatStencilRowStreaming(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry,
-                                prefetch: false)
+        stencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, FlagOn.self, FlagOff.self)
     case (true, true):
+        stencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, FlagOn.self, FlagOn.self)
+    }
+}
+
+/// `heatStencilLine` with its flags fixed at compile time.
+@inline(__always)
+func stencilRow<Streams: KernelFlag, Prefetches: KernelFlag>(
+    center: UnsafePointer<Double>, south: UnsafePointer<Double>, north: UnsafePointer<Double>,
+    out: UnsafeMutablePointer<Double>, count: Int, rx: Double, ry: Double, _: Streams.Type, _: Prefetches.Type
+) {
+    if Streams.isOn {
         heatStencilRowStreaming(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry,
-                                prefetch: true)
+                                Prefetches.self)
+    } else {
+        heatStencilRow(center: center, south: south, north: north, out: out, count: count, rx: rx, ry: ry, Prefetches.self)
     }
 }
 
@@ -143,9 +155,9 @@ func heatStencil1(center c: UnsafePointer<Double>, south s: UnsafePointer<Double
 /// iteration, stored on whole cache lines (`alignedStart`), with `prefetch`
 /// one prefetch for the north row and one for the output.
 @inline(__always)
-func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
-                    north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                    count: Int, rx: Double, ry: Double, prefetch: Bool) {
+func heatStencilRow<Prefetches: KernelFlag>(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
+                                           north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
+                                           count: Int, rx: Double, ry: Double, _: Prefetches.Type) {
     let vrx = SIMD8<Double>(repeating: rx), vry = SIMD8<Double>(repeating: ry)
     let outBytes = UnsafeMutableRawPointer(out)
     @inline(__always) func vector(at i: Int) {
@@ -154,7 +166,7 @@ func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Doub
     }
     var i = alignedStart(out, count: count, vector: vector)
     while i + 8 <= count {
-        if prefetch {
+        if Prefetches.isOn {
             kernels_prefetch(n + i + prefetchAheadRead)
             kernels_prefetch(out + i + prefetchAheadWrite)
         }
@@ -172,9 +184,9 @@ func heatStencilRow(center c: UnsafePointer<Double>, south s: UnsafePointer<Doub
 /// lane. (Full-line stores: one core on an Intel Xeon VM ~10% faster than
 /// with two 32-byte ones per line.)
 @inline(__always)
-func heatStencilRowStreaming(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
-                             north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                             count: Int, rx: Double, ry: Double, prefetch: Bool) {
+func heatStencilRowStreaming<Prefetches: KernelFlag>(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
+                                                    north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
+                                                    count: Int, rx: Double, ry: Double, _: Prefetches.Type) {
     var i = 0
     while i < count && Int(bitPattern: out + i) & 63 != 0 {
         out[i] = heatStencil1(center: c, south: s, north: n, at: i, rx: rx, ry: ry)
@@ -182,7 +194,7 @@ func heatStencilRowStreaming(center c: UnsafePointer<Double>, south s: UnsafePoi
     }
     let vrx = SIMD8<Double>(repeating: rx), vry = SIMD8<Double>(repeating: ry)
     while i + 8 <= count {
-        if prefetch { kernels_prefetch(n + i + prefetchAheadRead) }
+        if Prefetches.isOn { kernels_prefetch(n + i + prefetchAheadRead) }
         kernels_stream8(out + i, heatStencil8(center: c, south: s, north: n, at: i, rx: vrx, ry: vry))
         i += 8
     }
@@ -240,8 +252,8 @@ func storeVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
 @inline(__always)
 func bandUpdate(_ row: UnsafePointer<Double>, below: BandVector, here: BandVector, above: BandVector, at i: Int,
                 rx: BandVector, ry: BandVector) -> BandVector {
-    heatStencilFused(here: here, west: loadVector(row, i - 1), east: loadVector(row, i + 1), south: below,
-                     north: above, rx: rx, ry: ry)
+    heatStencilFused(here: here, west: loadVector(row, kernels_opaque_index(i - 1)), east: loadVector(row, i + 1),
+                     south: below, north: above, rx: rx, ry: ry)
 }
 
 /// Rows 0..<n (n = 1...4) of a band: output row k from input rows k, k + 1,
@@ -256,28 +268,29 @@ func bandUpdate(_ row: UnsafePointer<Double>, below: BandVector, here: BandVecto
 /// single-row sweep does. Bitwise the same as `heatStencilLine` on each row.
 public func heatStencilBand(_ rows: BandRows, _ out: BandOutputs, bandRows n: Int, count: Int, rx: Double, ry: Double,
                             streaming: Bool = false, prefetch: Bool, ahead: PrefetchAhead = .none) {
-    // Constant flags in each call, so each loop is compiled without tests.
+    // One loop per setting of the flags, none with a test inside (`KernelFlag`).
     switch (streaming, prefetch) {
-    case (false, false): band(rows, out, n, count, rx, ry, streaming: false, prefetch: false, ahead: ahead)
-    case (false, true): band(rows, out, n, count, rx, ry, streaming: false, prefetch: true, ahead: ahead)
-    case (true, false): band(rows, out, n, count, rx, ry, streaming: true, prefetch: false, ahead: ahead)
-    case (true, true): band(rows, out, n, count, rx, ry, streaming: true, prefetch: true, ahead: ahead)
+    case (false, false): band(rows, out, n, count, rx, ry, ahead, FlagOff.self, FlagOff.self)
+    case (false, true): band(rows, out, n, count, rx, ry, ahead, FlagOff.self, FlagOn.self)
+    case (true, false): band(rows, out, n, count, rx, ry, ahead, FlagOn.self, FlagOff.self)
+    case (true, true): band(rows, out, n, count, rx, ry, ahead, FlagOn.self, FlagOn.self)
     }
 }
 
-@inline(__always)
-private func band(_ rows: BandRows, _ out: BandOutputs, _ n: Int, _ count: Int, _ rx: Double, _ ry: Double,
-                  streaming: Bool, prefetch: Bool, ahead: PrefetchAhead) {
+private func band<Streams: KernelFlag, Prefetches: KernelFlag>(
+    _ rows: BandRows, _ out: BandOutputs, _ n: Int, _ count: Int, _ rx: Double, _ ry: Double, _ ahead: PrefetchAhead,
+    _: Streams.Type, _: Prefetches.Type
+) {
     switch n {
-    case 4: heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, streaming: streaming, prefetch: prefetch, ahead: ahead)
-    case 2: heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, streaming: streaming, prefetch: prefetch)
+    case 4: heatStencilBand4(rows, out, count: count, rx: rx, ry: ry, ahead: ahead, Streams.self, Prefetches.self)
+    case 2: heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, Streams.self, Prefetches.self)
     case 3:
-        heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, streaming: streaming, prefetch: prefetch)
-        heatStencilLine(center: rows.3, south: rows.2, north: rows.4, out: out.2, count: count, rx: rx, ry: ry,
-                        streaming: streaming, prefetch: prefetch)
+        heatStencilBand2(rows, out, count: count, rx: rx, ry: ry, Streams.self, Prefetches.self)
+        stencilRow(center: rows.3, south: rows.2, north: rows.4, out: out.2, count: count, rx: rx, ry: ry,
+                   Streams.self, Prefetches.self)
     default:
-        heatStencilLine(center: rows.1, south: rows.0, north: rows.2, out: out.0, count: count, rx: rx, ry: ry,
-                        streaming: streaming, prefetch: prefetch)
+        stencilRow(center: rows.1, south: rows.0, north: rows.2, out: out.0, count: count, rx: rx, ry: ry,
+                   Streams.self, Prefetches.self)
     }
 }
 
@@ -302,9 +315,11 @@ func putVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int, str
 /// in bands ran ~15-25% faster than row by row, faster than the STREAM copy
 /// (the same in C: bench/stencil_reference.c).
 @inline(__always)
-func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, streaming: Bool = false,
-                      prefetch: Bool, ahead: PrefetchAhead = .none) {
-    guard !streaming || bandStreams(o.0, count: count) else {
+func heatStencilBand4<Streams: KernelFlag, Prefetches: KernelFlag>(
+    _ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, ahead: PrefetchAhead = .none,
+    _: Streams.Type, _: Prefetches.Type
+) {
+    guard !Streams.isOn || bandStreams(o.0, count: count) else {
         return bandColumns(r, o, bandRows: 4, 0 ..< count, rx: rx, ry: ry)
     }
     let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
@@ -315,15 +330,15 @@ func heatStencilBand4(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
             var more = 0
             while more < ahead.linesPerStep { cursor.prefetchNext(); more += 1 }
         }
-        if prefetch {
+        if Prefetches.isOn {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
             kernels_prefetch(r.4 + i + prefetchAheadRead); kernels_prefetch(r.5 + i + prefetchAheadRead)
-            if !streaming {
+            if !Streams.isOn {
                 kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite)
                 kernels_prefetch(o.2 + i + prefetchAheadWrite); kernels_prefetch(o.3 + i + prefetchAheadWrite)
             }
         }
-        band4Vector(r, o, at: i, rx: vrx, ry: vry, streams: streaming)
+        band4Vector(r, o, at: i, rx: vrx, ry: vry, streams: Streams.isOn)
         i += width
     }
     finishRow(from: i, count: count, width: width, vector: { band4Vector(r, o, at: $0, rx: vrx, ry: vry, streams: false) },
@@ -411,9 +426,10 @@ func bandColumns(_ r: BandRows, _ o: BandOutputs, bandRows n: Int, _ columns: Ra
 
 /// Two rows (inputs `r.0`...`r.3`, outputs `o.0`, `o.1`), as `heatStencilBand4`.
 @inline(__always)
-func heatStencilBand2(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, streaming: Bool = false,
-                      prefetch: Bool) {
-    guard !streaming || bandStreams(o.0, count: count) else {
+func heatStencilBand2<Streams: KernelFlag, Prefetches: KernelFlag>(
+    _ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, _: Streams.Type, _: Prefetches.Type
+) {
+    guard !Streams.isOn || bandStreams(o.0, count: count) else {
         return bandColumns(r, o, bandRows: 2, 0 ..< count, rx: rx, ry: ry)
     }
     let vrx = BandVector(repeating: rx), vry = BandVector(repeating: ry), width = BandVector.scalarCount
@@ -424,11 +440,11 @@ func heatStencilBand2(_ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, r
     }
     var i = alignedStart(o.0, count: count) { vector(at: $0, streams: false) }
     while i + width <= count {
-        if prefetch {
+        if Prefetches.isOn {
             kernels_prefetch(r.2 + i + prefetchAheadRead); kernels_prefetch(r.3 + i + prefetchAheadRead)
-            if !streaming { kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite) }
+            if !Streams.isOn { kernels_prefetch(o.0 + i + prefetchAheadWrite); kernels_prefetch(o.1 + i + prefetchAheadWrite) }
         }
-        vector(at: i, streams: streaming)
+        vector(at: i, streams: Streams.isOn)
         i += width
     }
     finishRow(from: i, count: count, width: width, vector: { vector(at: $0, streams: false) },
