@@ -220,16 +220,16 @@ final class HeatSimulation {
     }
 
     /// For `streaming_stores` or `row_bands` `auto` on large fields: times
-    /// sweeps each way still open (alternately, best of three each) and
+    /// sweeps each way still open (alternately, best of six each) and
     /// keeps the fastest, the same on every rank (collective; after
     /// `initialize`, before the state is set: it writes v only). Some
     /// machines save a third of the memory traffic with streaming stores,
     /// others lose by them; on some a core streams four rows at a time
     /// faster than one, on others slower. Each timed sweep covers a slab of
     /// its own (`timingSlab`), so that all of them together read the block
-    /// from memory once, as one step does, instead of once each (up to twelve
-    /// sweeps: ~0.4 s at 8192^2 on one core). Returns the seconds per sweep
-    /// of the whole block each way, scaled from the slabs.
+    /// from memory once, as one step does, instead of once each (whole sweeps,
+    /// best of three: ~0.4 s at 8192^2 on one core). Returns the seconds per
+    /// sweep of the whole block each way, scaled from the slabs.
     func chooseSweep() throws -> [(choice: SweepChoice, seconds: Double)]? {
         guard storesToBeTimed || bandsToBeTimed else { return nil }
         timer.start(Phase.setup.rawValue)
@@ -240,7 +240,7 @@ final class HeatSimulation {
         let choices = (storesToBeTimed ? [false, true] : [streaming]).flatMap { streams in
             (bandsToBeTimed ? [true, false] : [rowBands]).map { SweepChoice(streaming: streams, bands: $0) }
         }
-        let rounds = 3, slabs = rounds * choices.count
+        let rounds = 6, slabs = rounds * choices.count
         var best = [Double](repeating: .infinity, count: choices.count)
         for round in 0..<rounds {
             for (k, choice) in choices.enumerated() {
