@@ -1,8 +1,9 @@
 // Instructions the kernels need and Swift cannot express: non-temporal
 // ("streaming") stores, which write a cache line without reading it first
 // (no write-allocate: 16 instead of 24 bytes of memory traffic per stencil
-// update), the store fence that orders them, and software prefetch. Static
-// inline, so the Swift kernels inline them into their vector loops.
+// update), the store fence that orders them, software prefetch, and an
+// optimiser barrier for an index. Static inline, so the Swift kernels inline
+// them into their vector loops.
 #ifndef CKERNEL_SHIMS_H
 #define CKERNEL_SHIMS_H
 
@@ -29,16 +30,6 @@ static inline void kernels_store_fence(void) {
     __builtin_ia32_sfence();
 #else
     __atomic_thread_fence(__ATOMIC_RELEASE);
-/// Returns i unchanged, hidden from the optimiser. A band kernel loads each
-/// row at i - 1 and at i + 1; seeing both, LLVM builds the west vector from
-/// the east one with a lane shuffle and an inserted pair of doubles from
-/// memory (two or three more instructions on the vector pipes, one of them
-/// the shuffle port, per row and vector) instead of a second load.
-static inline long kernels_opaque_index(long i) {
-    __asm__("" : "+r"(i));
-    return i;
-}
-
 #endif
 }
 
