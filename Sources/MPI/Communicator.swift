@@ -34,8 +34,11 @@ public final class Communicator: @unchecked Sendable {
 
     public var isRoot: Bool { rank == 0 }
 
+    /// The handle as a number, to tell communicators apart (`BlockingCalls.Wait`).
+    public var identity: UInt { UInt(bitPattern: handle) }
+
     public func barrier() throws {
-        try check(MPI_Barrier(handle), "MPI_Barrier")
+        try BlockingCalls.during("MPI_Barrier") { try check(MPI_Barrier(handle), "MPI_Barrier") }
     }
 
     // MARK: Broadcast
@@ -43,7 +46,9 @@ public final class Communicator: @unchecked Sendable {
     public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws {
         let count = try mpiCount(values.count, "MPI_Bcast")
         try values.withUnsafeMutableBytes { buffer in
-            try check(MPI_Bcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle), "MPI_Bcast")
+            try BlockingCalls.during("MPI_Bcast") {
+                try check(MPI_Bcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle), "MPI_Bcast")
+            }
         }
     }
 
@@ -71,8 +76,10 @@ public final class Communicator: @unchecked Sendable {
     public func allreduce<T: MPIScalar>(_ values: inout [T], op: ReductionOp) throws {
         let count = try mpiCount(values.count, "MPI_Allreduce")
         try values.withUnsafeMutableBytes { buffer in
-            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
-                      "MPI_Allreduce")
+            try BlockingCalls.during("MPI_Allreduce") {
+                try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
+                          "MPI_Allreduce")
+            }
         }
     }
 
@@ -84,8 +91,11 @@ public final class Communicator: @unchecked Sendable {
 
     /// Reduction over a raw buffer, in place (for accumulators that live outside arrays).
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
-        try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, mpiCount(buffer.count, "MPI_Allreduce"),
-                                T.mpiDatatype, op.handle, handle), "MPI_Allreduce")
+        let count = try mpiCount(buffer.count, "MPI_Allreduce")
+        try BlockingCalls.during("MPI_Allreduce") {
+            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
+                      "MPI_Allreduce")
+        }
     }
 
     // MARK: Gathers
@@ -97,8 +107,10 @@ public final class Communicator: @unchecked Sendable {
         var result = [T](repeating: first, count: values.count * size)
         try values.withUnsafeBytes { send in
             try result.withUnsafeMutableBytes { receive in
-                try check(MPI_Allgather(send.baseAddress, count, T.mpiDatatype,
-                                        receive.baseAddress, count, T.mpiDatatype, handle), "MPI_Allgather")
+                try BlockingCalls.during("MPI_Allgather") {
+                    try check(MPI_Allgather(send.baseAddress, count, T.mpiDatatype,
+                                            receive.baseAddress, count, T.mpiDatatype, handle), "MPI_Allgather")
+                }
             }
         }
         return result

@@ -5,6 +5,11 @@ import CMPI
 /// that returns true.
 public final class RequestSet: @unchecked Sendable {
     private let requests: UnsafeMutablePointer<MPI_Request?>
+    /// The rank each request talks to, and the communicator of the last one
+    /// posted: while `waitAll` blocks, `BlockingCalls` shows whom it still waits for.
+    private let peers: UnsafeMutablePointer<Int32>
+    private var communicator: MPI_Comm?
+    private let completedIndices: UnsafeMutablePointer<Int32>
     private let capacity: Int
     public private(set) var count = 0
 
@@ -12,12 +17,18 @@ public final class RequestSet: @unchecked Sendable {
         self.capacity = capacity
         requests = .allocate(capacity: capacity)
         requests.initialize(repeating: cmpi_request_null(), count: capacity)
+        peers = .allocate(capacity: capacity)
+        peers.initialize(repeating: -1, count: capacity)
+        completedIndices = .allocate(capacity: capacity)
+        completedIndices.initialize(repeating: 0, count: capacity)
     }
 
     deinit {
         // Never free buffers under a live request: finish what is still pending.
         if count > 0 && !MPIRuntime.isFinalized { try? waitAll() }
         requests.deallocate()
+        peers.deallocate()
+        completedIndices.deallocate()
     }
 
     /// MPI_Irecv of `count` items of `type` (one item of a derived type describes a whole strip).
@@ -26,7 +37,7 @@ public final class RequestSet: @unchecked Sendable {
         precondition(self.count < capacity, "RequestSet capacity exceeded")
         try check(MPI_Irecv(buffer, mpiCount(count, "MPI_Irecv"), type, Int32(source), Int32(tag), comm.handle,
                             requests + self.count), "MPI_Irecv")
-        self.count += 1
+        record(peer: source, on: comm)
     }
 
     /// MPI_Isend of `count` items of `type`.
@@ -35,7 +46,13 @@ public final class RequestSet: @unchecked Sendable {
         precondition(self.count < capacity, "RequestSet capacity exceeded")
         try check(MPI_Isend(buffer, mpiCount(count, "MPI_Isend"), type, Int32(destination), Int32(tag), comm.handle,
                             requests + self.count), "MPI_Isend")
-        self.count += 1
+        record(peer: destination, on: comm)
+    }
+
+    private func record(peer: Int, on comm: Communicator) {
+        peers[count] = Int32(peer)
+        communicator = comm.handle
+        count += 1
     }
 
     /// MPI_Testall: drives progress (Open MPI has no progress thread here) and
@@ -49,11 +66,21 @@ public final class RequestSet: @unchecked Sendable {
         return flag != 0
     }
 
-    /// MPI_Waitall.
+    /// Waits for every request: MPI_Waitsome until none is left, so that a
+    /// watchdog sees which peers have not answered yet (`BlockingCalls`).
     public func waitAll() throws {
         guard count > 0 else { return }
         let n = count
         count = 0
-        try check(MPI_Waitall(Int32(n), requests, cmpi_statuses_ignore()), "MPI_Waitall")
+        BlockingCalls.enter("MPI_Waitall", peers: peers, count: n, communicator: communicator)
+        defer { BlockingCalls.leave() }
+        var left = n
+        while left > 0 {
+            var done: Int32 = 0
+            try check(MPI_Waitsome(Int32(n), requests, &done, completedIndices, cmpi_statuses_ignore()), "MPI_Waitall")
+            if done == cmpi_undefined() { break }    // every request already inactive
+            for k in 0..<Int(done) { BlockingCalls.completed(Int(completedIndices[k])) }
+            left -= Int(done)
+        }
     }
 }

@@ -19,10 +19,25 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Results as HDF5.", valueName: "PATH"))
     var h5 = "bench.h5"
 
+    @Option(name: .long, help: ArgumentHelp("An Open MPI hostfile of two hosts or more: also measure MPI between ranks on "
+                                            + "the first two (section 7, the performance model's network figures).",
+                                            valueName: "PATH"))
+    var hostfile: String?
+
+    @Flag(name: .long, help: "Only the network between two hosts (section 7; needs --hostfile): seconds, not minutes.")
+    var networkOnly = false
+
     @Option(name: .long, help: ArgumentHelp("The C reference loop (default: bench/stencil_reference.c next to the build); "
                                             + "the C copy, copy_reference.c, is taken from the same folder.",
                                             valueName: "PATH"))
     var cReference: String?
+
+    func validate() throws {
+        if networkOnly && hostfile == nil { throw ValidationError("--network-only needs --hostfile") }
+        if let hostfile, !FileManager.default.isReadableFile(atPath: hostfile) {
+            throw ValidationError("cannot read the hostfile '\(hostfile)'")
+        }
+    }
 
     func run() throws {
         let executable = Self.executablePath()
@@ -31,6 +46,8 @@ struct BenchCommand: ParsableCommand {
         options.jsonPath = json
         options.h5Path = h5
         options.cReference = cReference ?? Self.findReference(from: executable)
+        options.hostfile = hostfile
+        options.networkOnly = networkOnly
         let status = Benchmark.run(options)
         if status != 0 { throw ExitCode(status) }
     }
@@ -63,10 +80,11 @@ struct BenchPartCommand: ParsableCommand {
     @Argument var part: String
     @Option var json: String
     @Option var scratch: String = NSTemporaryDirectory()
+    @Flag var network = false
 
     func run() throws {
         guard part == "mpi" else { throw ValidationError("unknown part '\(part)'") }
-        let status = MPIBenchmarks.run(jsonPath: json, scratchDirectory: scratch)
+        let status = MPIBenchmarks.run(jsonPath: json, scratchDirectory: scratch, network: network)
         if status != 0 { throw ExitCode(status) }
     }
 }

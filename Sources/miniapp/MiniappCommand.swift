@@ -9,7 +9,7 @@ struct MiniappCommand: ParsableCommand {
         abstract: "Hybrid MPI + threads 2D grid mini-app: heat equation, TeaLeaf, integration; halo exchange, exact reductions, HDF5 output.",
         usage: """
             miniapp [--threads N] [--output PATH] [--steps N] [--dims PXxPY] [--force] [--quiet|--verbose]
-                    [--checkpoint-every N] [--json PATH] [--profile N] INPUT
+                    [--checkpoint-every N] [--json PATH] [--profile N] [--peer-timeout S] INPUT
               miniapp --restart CHECKPOINT [INPUT] [options]
               miniapp bench [--quick] [--json PATH] [--h5 PATH]
             """,
@@ -103,6 +103,12 @@ struct RunCommand: ParsableCommand {
                                             valueName: "N"))
     var profile: Int?
 
+    @Option(name: .long, help: ArgumentHelp("End the job when an MPI call of the time loop has waited this long for other "
+                                            + "ranks (a host down or cut off; exit status 76); 0: wait for ever "
+                                            + "(default: \(Format.general(RunOptions.defaultPeerTimeout))).",
+                                            valueName: "SECONDS"))
+    var peerTimeout: Double?
+
     @Argument(help: ArgumentHelp("Input file (JSON or TeaLeaf deck); optional with --restart.", valueName: "INPUT"))
     var input: String?
 
@@ -117,6 +123,9 @@ struct RunCommand: ParsableCommand {
         if let profile, profile < 1 { throw ValidationError("--profile must be at least 1, got \(profile)") }
         if let checkpointEvery, checkpointEvery < 0 {
             throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)")
+        }
+        if let peerTimeout, !(peerTimeout >= 0 && peerTimeout.isFinite) {
+            throw ValidationError("--peer-timeout must be 0 or more seconds, got \(peerTimeout)")
         }
         if input == nil && restart == nil { throw ValidationError("missing INPUT (or --restart CHECKPOINT)") }
         if restart != nil && profile != nil { throw ValidationError("--profile cannot be combined with --restart") }
@@ -133,6 +142,7 @@ struct RunCommand: ParsableCommand {
         options.verbosity = quiet ? .quiet : verbose ? .verbose : .normal
         options.jsonPath = json
         options.profileRepeats = profile ?? 0
+        options.peerTimeout = peerTimeout ?? RunOptions.defaultPeerTimeout
         let status = Miniapp.run(options)
         if status != 0 { throw ExitCode(status) }
     }

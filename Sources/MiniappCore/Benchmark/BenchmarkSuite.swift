@@ -20,6 +20,11 @@ public enum Benchmark {
         /// bench/stencil_reference.c, if found; bench/copy_reference.c, the
         /// C copy that checks our own, is taken from the same folder.
         public var cReference: String?
+        /// An Open MPI hostfile of two hosts or more: the MPI figures are also
+        /// measured between ranks on the first two (section 7).
+        public var hostfile: String?
+        /// Only the machine's description and section 7.
+        public var networkOnly = false
 
         public init(executable: String) { self.executable = executable }
     }
@@ -116,14 +121,17 @@ private final class Suite {
                                              ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
                                              ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick)),
                                              ("kernel_vectors", .string(kernelVectorExtension))])))
-        // The STREAM arrays live through the kernel section, which measures copy again next to each row.
-        let kernels = try {
-            let probe = try BandwidthProbe(elements: max(1 << 23, 4 * cache / 8))
-            stream(probe)
-            return try kernelSweep(probe)
-        }()
-        pool()
-        try mpi(kernels: kernels)
+        if !options.networkOnly {
+            // The STREAM arrays live through the kernel section, which measures copy again next to each row.
+            try {
+                let probe = try BandwidthProbe(elements: max(1 << 23, 4 * cache / 8))
+                stream(probe)
+                _ = try kernelSweep(probe)
+            }()
+            pool()
+            try mpi()
+        }
+        if let hostfile = options.hostfile { try network(hostfile: hostfile) }
         try writeResults()
     }
 
@@ -455,13 +463,84 @@ private final class Suite {
 
     // MARK: MPI
 
-    private func mpi(kernels: [KernelResult]) throws {
+    private func mpi() throws {
         let jsonPath = "\(work)/mpi.json"
         try execute("mpirun", mpirunArguments(ranks: 2, threads: 1) + [options.executable, "bench-part", "mpi", "--json", jsonPath,
                                                                           "--scratch", work])
         let result = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
         say()
         say("4. Halo exchange between 2 ranks (both send and receive), median")
+        describeExchange(result, where: "on one node MPI copies through shared memory with the CPU, inside MPI_Test")
+        if let a = result["allreduce_us"] {
+            say()
+            say("5. MPI_Allreduce, 2 ranks: " + describeAllreduce(a))
+        }
+        if let h = result["hdf5_write"] {
+            say()
+            say("6. Writing \(Format.bytes(Int(number(h["bytes"])))): parallel HDF5, collective, 2 ranks "
+                + "\(Format.fixed(number(h["parallel_hdf5_gb_per_s"]), 2)) GB/s; plain sequential write(2) "
+                + "\(Format.fixed(number(h["plain_write_gb_per_s"]), 2)) GB/s (both into the page cache)")
+        }
+        document.append(("mpi", result))
+    }
+
+    /// Section 7: the MPI figures between ranks on two hosts of a hostfile,
+    /// where messages cross the network (the performance model's network terms).
+    private func network(hostfile: String) throws {
+        // The first two hosts only: mpirun starts a daemon on every host of
+        // its hostfile, and waits for ever for one that does not answer.
+        let text = try String(contentsOfFile: hostfile, encoding: .utf8)
+        var listed: [String] = []
+        for line in text.split(separator: "\n") {
+            guard let name = line.split(separator: "#").first?.split(separator: " ").first.map(String.init),
+                  !name.isEmpty, !listed.contains(name) else { continue }
+            listed.append(name)
+        }
+        guard listed.count >= 2 else {
+            throw MiniappFailure(.usage, "the hostfile '\(hostfile)' names \(listed.count) host(s); the network "
+                                 + "benchmark needs two")
+        }
+        let pair = "\(work)/hostfile"
+        try (listed.prefix(2).map { "\($0) slots=1" }.joined(separator: "\n") + "\n")
+            .write(toFile: pair, atomically: true, encoding: .utf8)
+        let jsonPath = "\(work)/network.json"
+        try execute("mpirun", ["--hostfile", pair, "--map-by", "node", "-np", "2", "--bind-to", "none",
+                               options.executable, "bench-part", "mpi", "--network", "--json", jsonPath, "--scratch", work])
+        let result = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
+        var hosts: [String] = []
+        if case .array(let names)? = result["hosts"]?.value {
+            hosts = names.compactMap { if case .string(let s) = $0.value { s } else { nil } }
+        }
+        say()
+        say("7. Between two hosts (\(hosts.joined(separator: " and "))), one rank on each: halo exchange, median")
+        describeExchange(result, where: "across hosts the kernel's TCP moves the bytes while the core computes")
+        if let a = result["allreduce_us"] { say("   MPI_Allreduce: " + describeAllreduce(a)) }
+        if let latency = Self.latencyAndBandwidth(result) {
+            say("   for the performance model: latency \(Format.fixed(latency.latency * 1e6, 1)) us, bandwidth "
+                + "\(Format.fixed(latency.bandwidth / 1e9, 2)) GB/s (tools/miniapp-report reads them from this file)")
+        }
+        document.append(("mpi_network", result))
+    }
+
+    /// Latency (small messages) and bandwidth (large ones) of a halo exchange
+    /// table, as the performance model reads them.
+    static func latencyAndBandwidth(_ result: JSONNode) -> (latency: Double, bandwidth: Double)? {
+        guard case .array(let rows)? = result["halo_exchange"]?.value else { return nil }
+        func value(_ node: JSONNode?) -> Double {
+            if case .number(let text)? = node?.value { return Double(text) ?? .nan }
+            return .nan
+        }
+        let small = rows.filter { value($0["bytes"]) <= 256 }.map { value($0["microseconds"]) * 1e-6 }
+        guard !small.isEmpty else { return nil }
+        let latency = Sample(small).median
+        let large = rows.filter { value($0["bytes"]) >= 256 * 1024 && value($0["microseconds"]) * 1e-6 > latency }
+            .map { value($0["bytes"]) / (value($0["microseconds"]) * 1e-6 - latency) }
+        guard !large.isEmpty else { return nil }
+        return (latency, Sample(large).median)
+    }
+
+    /// The halo exchange table and the overlap figures of a bench-part mpi result.
+    private func describeExchange(_ result: JSONNode, where note: String) {
         if case .array(let rows)? = result["halo_exchange"]?.value {
             for row in rows {
                 let bytes = number(row["bytes"]), us = number(row["microseconds"]), gbs = number(row["gigabytes_per_second"])
@@ -471,28 +550,21 @@ private final class Suite {
                 }
             }
         }
-        if let o = result["overlap"] {
-            say("   overlap: exchanging \(Format.bytes(Int(number(o["message_bytes"])))) each way takes "
-                + "\(Format.fixed(number(o["exchange_ms"]), 2)) ms alone; with the interior (\(Format.fixed(number(o["compute_ms"]), 2)) ms "
-                + "alone) computed meanwhile, \(Format.fixed(number(o["wait_after_interior_ms"]), 3)) ms are left to wait:")
-            say("     \(Format.fixed(100 * number(o["hidden_fraction"]), 0))% of the exchange hidden from the critical path; "
-                + "total \(Format.fixed(number(o["overlapped_ms"]), 2)) ms, \(Format.fixed(100 * number(o["time_saved_fraction"]), 0))% of "
-                + "the exchange saved (on one node MPI copies through shared memory with the CPU, inside MPI_Test)")
-        }
-        if let a = result["allreduce_us"] {
-            say()
-            say("5. MPI_Allreduce, 2 ranks: 1 double \(Format.fixed(number(a["one_double"]), 2)) us; one exact sum "
-                + "(\(ExactSum.wordCount) x Int64) \(Format.fixed(number(a["one_exact_sum"]), 2)) us; three "
-                + "\(Format.fixed(number(a["three_exact_sums"]), 2)) us")
-        }
-        if let h = result["hdf5_write"] {
-            say()
-            say("6. Writing \(Format.bytes(Int(number(h["bytes"])))): parallel HDF5, collective, 2 ranks "
-                + "\(Format.fixed(number(h["parallel_hdf5_gb_per_s"]), 2)) GB/s; plain sequential write(2) "
-                + "\(Format.fixed(number(h["plain_write_gb_per_s"]), 2)) GB/s (both into the page cache)")
-        }
-        document.append(("mpi", result))
-        _ = kernels
+        guard let o = result["overlap"] else { return }
+        let ms = { (key: String) in Format.fixed(self.number(o[key]), 2) + " ms" }
+        let percent = { (key: String) in Format.fixed(100 * self.number(o[key]), 0) + "%" }
+        say("   overlap: exchanging \(Format.bytes(Int(number(o["message_bytes"])))) each way takes \(ms("exchange_ms")) "
+            + "alone, the interior \(ms("compute_ms")); in turn in one run:")
+        say("     blocking (exchange, then interior) \(ms("blocking_ms")); overlapped, calling MPI between chunks of the "
+            + "interior, \(ms("overlapped_ms")) (\(Format.fixed(number(o["wait_after_interior_ms"]), 3)) ms left to wait: "
+            + "\(percent("hidden_fraction")) of the exchange hidden, \(percent("time_saved_fraction")) of it saved)")
+        say("     overlapped without those calls \(ms("unpolled_ms")) (\(percent("unpolled_hidden_fraction")) hidden, "
+            + "\(percent("unpolled_time_saved_fraction")) saved); \(note)")
+    }
+
+    private func describeAllreduce(_ a: JSONNode) -> String {
+        "1 double \(Format.fixed(number(a["one_double"]), 2)) us; one exact sum (\(ExactSum.wordCount) x Int64) "
+            + "\(Format.fixed(number(a["one_exact_sum"]), 2)) us; three \(Format.fixed(number(a["three_exact_sums"]), 2)) us"
     }
 
     private func number(_ node: JSONNode?) -> Double {

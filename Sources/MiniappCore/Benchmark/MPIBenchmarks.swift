@@ -6,9 +6,11 @@ import MPI
 import ThreadPool
 
 /// Measurements that need MPI, run by `miniapp bench` under
-/// `mpirun -np 2` (`miniapp bench-part mpi`). Rank 0 writes the JSON.
+/// `mpirun -np 2` (`miniapp bench-part mpi`): both ranks on one host, or,
+/// with `network`, on two hosts (`miniapp bench --hostfile`), where the
+/// messages cross the network. Rank 0 writes the JSON.
 public enum MPIBenchmarks {
-    public static func run(jsonPath: String, scratchDirectory: String) -> Int32 {
+    public static func run(jsonPath: String, scratchDirectory: String, network: Bool = false) -> Int32 {
         do {
             _ = try MPIRuntime.initialize(required: .funneled)
             defer { MPIRuntime.finalize() }
@@ -18,14 +20,23 @@ public enum MPIBenchmarks {
                 Console.write("miniapp: error: bench-part mpi runs on exactly 2 ranks\n", to: .error)
                 return ExitStatus.usage.rawValue
             }
-            let halo = try haloExchange(world)
-            let overlap = try overlap(world)
-            let allreduce = try allreduceCosts(world)
-            let hdf5 = try hdf5Write(world, directory: scratchDirectory)
+            let hosts = try world.allgather(string: MPIRuntime.processorName)
+            if network && hosts[0] == hosts[1] {
+                if world.isRoot {
+                    Console.write("miniapp: error: both ranks of the network benchmark run on \(hosts[0]); give a "
+                                  + "hostfile of two hosts or more (mpirun places one rank on each of the first two)\n",
+                                  to: .error)
+                }
+                return ExitStatus.usage.rawValue
+            }
+            var document: [(String, JSONNode)] = [("hosts", .array(hosts.map { .string($0) }))]
+            document.append(("halo_exchange", try haloExchange(world)))
+            document.append(("overlap", try overlap(world, nx: 1 << 20, ny: 6)))
+            document.append(("overlap_small", try overlap(world, nx: 512, ny: 1024)))
+            document.append(("allreduce_us", try allreduceCosts(world)))
+            if !network { document.append(("hdf5_write", try hdf5Write(world, directory: scratchDirectory))) }
             if world.isRoot {
-                let document = JSONNode.object([("halo_exchange", halo), ("overlap", overlap),
-                                                ("allreduce_us", allreduce), ("hdf5_write", hdf5)])
-                try (document.serialized() + "\n").write(toFile: jsonPath, atomically: true, encoding: .utf8)
+                try (JSONNode.object(document).serialized() + "\n").write(toFile: jsonPath, atomically: true, encoding: .utf8)
             }
             return 0
         } catch {
@@ -61,16 +72,24 @@ public enum MPIBenchmarks {
     }
 
     /// How much of a halo exchange the interior computation hides: two ranks
-    /// stacked in y exchange rows of 1 Mi doubles (8 MiB) while they update
-    /// 4 interior rows (several times the exchange time). Reported two ways:
-    /// the wait left after the interior (the rank that finished it last)
-    /// against the exchange alone (what overlap removes from the critical
-    /// path), and the total time against
-    /// computation plus exchange (what it saves overall: on one node the
-    /// shared-memory copy is CPU work done inside MPI_Test, so little).
-    static func overlap(_ comm: Communicator) throws -> JSONNode {
+    /// stacked in y exchange a row of `nx` doubles while they update their
+    /// other `ny - 1` rows: rows of 1 Mi doubles (8 MiB) and 5 interior
+    /// rows (several times the exchange time on one host, about as long
+    /// across a 10 Gbit/s link), or a heat step's rows of 512 doubles (4 KiB)
+    /// under 1023 interior rows, where what the exchange costs beyond the
+    /// interior is the CPU time per message. In the same run, repeat by repeat
+    /// in turn: the exchange done blocking and then the interior; the
+    /// exchange overlapped with the interior, the main thread calling into
+    /// MPI between chunks of its rows (what the sweeps do); and overlapped
+    /// without those calls, the messages left to themselves. Reported: the
+    /// wait left after the interior (the rank that finished it last) against
+    /// the exchange alone (what overlap removes from the critical path), and
+    /// the time overlap saves against blocking, with and without the calls.
+    /// On one host MPI copies through shared memory with the CPU, inside
+    /// MPI_Test, so little is saved; across hosts the kernel's TCP moves
+    /// the bytes while the core computes, once MPI has handed them over.
+    static func overlap(_ comm: Communicator, nx: Int, ny: Int) throws -> JSONNode {
         let topology = try CartesianTopology(parent: comm, dims: [1, 2], periods: [false, false], reorder: false)
-        let nx = 1 << 20, ny = 6
         let u = try Field(nx: nx, ny: ny, halo: 1), v = try Field(nx: nx, ny: ny, halo: 1)
         u.allElements.initialize(repeating: 1)
         v.allElements.initialize(repeating: 0)
@@ -86,24 +105,36 @@ public enum MPIBenchmarks {
                              prefetch: true)
         }
         let repeats = 15
-        try comm.barrier()
-        let alone = try measure(repeats: repeats, warmup: 2) { try exchange.exchange([u.origin]) }
-        try comm.barrier()
-        let compute = measure(repeats: repeats, warmup: 2) { kernel(0, 0..<ny, 0..<nx) }
-        try comm.barrier()
-        for _ in 0..<2 {
-            try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
-                          threadSeconds: seconds, kernel: kernel)
-        }
-        // The wait of each repeat, and its median (like the other figures:
-        // one repeat slowed by a neighbour on a shared machine is not overlap).
-        var waits: [Double] = []
-        let together = try measure(repeats: repeats, warmup: 0) {
+        /// One overlapped sweep; returns its wait for the messages after the interior.
+        func overlapped(polling: Bool) throws -> Double {
             let before = timer.seconds[2]
             try sweep.run(pool: pool, exchange: exchange, fields: [u.origin], timer: &timer, phases: phases,
-                          threadSeconds: seconds, kernel: kernel)
+                          threadSeconds: seconds, polling: polling, kernel: kernel)
             timer.stop()
-            waits.append(timer.seconds[2] - before)
+            return timer.seconds[2] - before
+        }
+        /// Seconds of `body`, started together on both ranks.
+        func timed(_ body: () throws -> Void) throws -> Double {
+            try comm.barrier()
+            let t0 = wallSeconds()
+            try body()
+            return wallSeconds() - t0
+        }
+        try exchange.exchange([u.origin])
+        for polling in [true, false] { _ = try overlapped(polling: polling) }
+        // Every way in turn, repeat by repeat, so that a change of the
+        // machine's load moves all of them.
+        var alone: [Double] = [], compute: [Double] = [], blocking: [Double] = [], together: [Double] = []
+        var unpolled: [Double] = [], waits: [Double] = [], unpolledWaits: [Double] = []
+        for _ in 0..<repeats {
+            alone.append(try timed { try exchange.exchange([u.origin]) })
+            compute.append(try timed { kernel(0, 0..<ny, 0..<nx) })
+            blocking.append(try timed {
+                try exchange.exchange([u.origin])
+                kernel(0, 0..<ny, 0..<nx)
+            })
+            together.append(try timed { waits.append(try overlapped(polling: true)) })
+            unpolled.append(try timed { unpolledWaits.append(try overlapped(polling: false)) })
         }
         // Of each repeat, the smaller of the two ranks' waits: the rank that
         // finished its interior first also waits for the other one to catch
@@ -111,13 +142,22 @@ public enum MPIBenchmarks {
         // exchange time. The rank that finished last waits only for what
         // the exchange did not get done during the interiors.
         try comm.allreduce(&waits, op: .min)
-        let wait = Sample(waits).median
-        let hiddenWait = max(0, min(1, 1 - wait / alone.median))
-        let saved = max(0, min(1, (alone.median + compute.median - together.median) / alone.median))
-        return .object([("message_bytes", .int(nx * 8)), ("exchange_ms", .double(alone.median * 1e3)),
-                        ("compute_ms", .double(compute.median * 1e3)), ("overlapped_ms", .double(together.median * 1e3)),
+        try comm.allreduce(&unpolledWaits, op: .min)
+        let wait = Sample(waits).median, unpolledWait = Sample(unpolledWaits).median
+        let (exchanged, computed) = (Sample(alone).median, Sample(compute).median)
+        let (blocked, overlappedTime, unpolledTime) = (Sample(blocking).median, Sample(together).median,
+                                                        Sample(unpolled).median)
+        func fraction(_ x: Double) -> Double { max(0, min(1, x)) }
+        return .object([("message_bytes", .int(nx * 8)), ("exchange_ms", .double(exchanged * 1e3)),
+                        ("compute_ms", .double(computed * 1e3)), ("blocking_ms", .double(blocked * 1e3)),
+                        ("overlapped_ms", .double(overlappedTime * 1e3)),
                         ("wait_after_interior_ms", .double(wait * 1e3)),
-                        ("hidden_fraction", .double(hiddenWait)), ("time_saved_fraction", .double(saved))])
+                        ("hidden_fraction", .double(fraction(1 - wait / exchanged))),
+                        ("time_saved_fraction", .double(fraction((blocked - overlappedTime) / exchanged))),
+                        ("unpolled_ms", .double(unpolledTime * 1e3)),
+                        ("unpolled_wait_after_interior_ms", .double(unpolledWait * 1e3)),
+                        ("unpolled_hidden_fraction", .double(fraction(1 - unpolledWait / exchanged))),
+                        ("unpolled_time_saved_fraction", .double(fraction((blocked - unpolledTime) / exchanged)))])
     }
 
     /// MPI_Allreduce of 1 double, of one exact sum (71 Int64) and of three.

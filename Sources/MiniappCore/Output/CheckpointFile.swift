@@ -111,41 +111,46 @@ final class CheckpointFile: StagedFile {
             guard checksum.isFinite else { throw NonFiniteState(field: name) }
             checksums.append(checksum)
         }
-        let groups = Set(checkpoint.series.keys.compactMap { $0.split(separator: "/").dropLast().first.map(String.init) })
-        let file = try CheckpointFile(path: path, role: "checkpoint", communicator: communicator,
-                                      nx: checkpoint.nx, ny: checkpoint.ny, groups: ["state", "snapshots"] + groups.sorted())
-        // A failure here may hit one rank only, inside collective calls: the
-        // caller ends the job (Miniapp.abort), which removes the unfinished file.
-        for ((name, field), checksum) in zip(fields, checksums) {
-            let dataset = try file.writeStaticField("state/\(name)", field, block: block, chunked: false)
-            try dataset.setAttribute("sum", checksum.sum)
-            try dataset.setAttribute("sum_of_squares", checksum.sumOfSquares)
-        }
-        for name in checkpoint.series.keys.sorted() {
-            switch checkpoint.series[name]! {
-            case .ints(let values): try file.appendSeries(name, values: values, at: 0)
-            case .doubles(let values): try file.appendSeries(name, values: values, at: 0)
+        // Collective HDF5 calls from here on, watched as one (PeerWatchdog):
+        // the fields' bytes are written, then synced.
+        let bytes = 2 * Double(fields.count) * Double(checkpoint.nx) * Double(checkpoint.ny) * 8
+        try StagedFile.collective("writing a checkpoint (collective HDF5)", bytes: bytes) {
+            let groups = Set(checkpoint.series.keys.compactMap { $0.split(separator: "/").dropLast().first.map(String.init) })
+            let file = try CheckpointFile(path: path, role: "checkpoint", communicator: communicator,
+                                          nx: checkpoint.nx, ny: checkpoint.ny, groups: ["state", "snapshots"] + groups.sorted())
+            // A failure here may hit one rank only, inside collective calls: the
+            // caller ends the job (Miniapp.abort), which removes the unfinished file.
+            for ((name, field), checksum) in zip(fields, checksums) {
+                let dataset = try file.writeStaticField("state/\(name)", field, block: block, chunked: false)
+                try dataset.setAttribute("sum", checksum.sum)
+                try dataset.setAttribute("sum_of_squares", checksum.sumOfSquares)
             }
+            for name in checkpoint.series.keys.sorted() {
+                switch checkpoint.series[name]! {
+                case .ints(let values): try file.appendSeries(name, values: values, at: 0)
+                case .doubles(let values): try file.appendSeries(name, values: values, at: 0)
+                }
+            }
+            try file.appendSeries("snapshots/step", values: checkpoint.snapshotSteps, at: 0)
+            try file.appendSeries("snapshots/time", values: checkpoint.snapshotTimes, at: 0)
+            try file.setAttributes(checkpoint.scalars.mapValues { .double($0) }, on: "state")
+            let names = { (ints: Bool) in
+                checkpoint.series.keys.sorted().filter { if case .ints = checkpoint.series[$0]! { ints } else { !ints } }
+                    .joined(separator: ",")
+            }
+            try file.setAttributes([
+                "miniapp_checkpoint": .int(Checkpoint.formatVersion), "problem": .string(checkpoint.problem),
+                "step": .int(checkpoint.step), "time": .double(checkpoint.time),
+                "nx": .int(checkpoint.nx), "ny": .int(checkpoint.ny),
+                "input_json": .string(checkpoint.inputJSON), "output_path": .string(checkpoint.outputPath),
+                "state_fields": .string(checkpoint.stateFields.joined(separator: ",")),
+                "state_scalars": .string(checkpoint.scalars.keys.sorted().joined(separator: ",")),
+                "series_int64": .string(names(true)), "series_double": .string(names(false)),
+                "miniapp_version": .string(miniappVersion), "ranks": .int(communicator.size),
+                "threads": .int(context.threads), "written_at": .string(ISO8601DateFormatter().string(from: Date())),
+            ])
+            try file.commit()
         }
-        try file.appendSeries("snapshots/step", values: checkpoint.snapshotSteps, at: 0)
-        try file.appendSeries("snapshots/time", values: checkpoint.snapshotTimes, at: 0)
-        try file.setAttributes(checkpoint.scalars.mapValues { .double($0) }, on: "state")
-        let names = { (ints: Bool) in
-            checkpoint.series.keys.sorted().filter { if case .ints = checkpoint.series[$0]! { ints } else { !ints } }
-                .joined(separator: ",")
-        }
-        try file.setAttributes([
-            "miniapp_checkpoint": .int(Checkpoint.formatVersion), "problem": .string(checkpoint.problem),
-            "step": .int(checkpoint.step), "time": .double(checkpoint.time),
-            "nx": .int(checkpoint.nx), "ny": .int(checkpoint.ny),
-            "input_json": .string(checkpoint.inputJSON), "output_path": .string(checkpoint.outputPath),
-            "state_fields": .string(checkpoint.stateFields.joined(separator: ",")),
-            "state_scalars": .string(checkpoint.scalars.keys.sorted().joined(separator: ",")),
-            "series_int64": .string(names(true)), "series_double": .string(names(false)),
-            "miniapp_version": .string(miniappVersion), "ranks": .int(communicator.size),
-            "threads": .int(context.threads), "written_at": .string(ISO8601DateFormatter().string(from: Date())),
-        ])
-        try file.commit()
     }
 }
 

@@ -33,15 +33,18 @@ public final class ResultFile: StagedFile {
     public func writeSnapshot(fields: [(name: String, field: Field)], block: Decomposition.Block, step: Int,
                               time: Double) throws {
         let index = snapshotSteps.count
-        for field in fields {
-            let dataset = try Dataset.open(in: try open(), name: "fields/\(field.name)")
-            try dataset.extend(to: [index + 1, grid.ny, grid.nx])
-            try writeBlock(dataset, leading: [index], field.field, block: block)
+        let bytes = Double(fields.count) * Double(grid.nx) * Double(grid.ny) * 8
+        try Self.collective("writing a snapshot (collective HDF5)", bytes: bytes) {
+            for field in fields {
+                let dataset = try Dataset.open(in: try open(), name: "fields/\(field.name)")
+                try dataset.extend(to: [index + 1, grid.ny, grid.nx])
+                try writeBlock(dataset, leading: [index], field.field, block: block)
+            }
+            snapshotSteps.append(step)
+            snapshotTimes.append(time)
+            try appendSeries("fields/step", values: [Int64(step)], at: index)
+            try appendSeries("fields/time", values: [time], at: index)
         }
-        snapshotSteps.append(step)
-        snapshotTimes.append(time)
-        try appendSeries("fields/step", values: [Int64(step)], at: index)
-        try appendSeries("fields/time", values: [time], at: index)
     }
 
     /// Steps and times of the snapshots written so far.

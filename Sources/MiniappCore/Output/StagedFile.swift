@@ -39,12 +39,26 @@ public class StagedFile {
         transfer = try PropertyList.collectiveTransfer()
         cleanupToken = StopSignals.registerUnfinished(temporaryPath)
         Self.unfinished.insert(temporaryPath)
-        file = try File.create(temporaryPath, communicator: communicator)
-        for name in groups where !file!.contains(name) { _ = try file!.createGroup(name) }
-        // Every rank has the file open before any can fail a write and remove
-        // it: a slower rank's create must not bring the removed file back.
-        try communicator.barrier()
+        try Self.collective("creating a file (collective HDF5)") {
+            file = try File.create(temporaryPath, communicator: communicator)
+            for name in groups where !file!.contains(name) { _ = try file!.createGroup(name) }
+            // Every rank has the file open before any can fail a write and remove
+            // it: a slower rank's create must not bring the removed file back.
+            try communicator.barrier()
+        }
     }
+
+    /// A collective HDF5 operation, watched by `PeerWatchdog` as one
+    /// blocking call: HDF5 makes its MPI calls itself. Moving `bytes` may
+    /// take its time on top of any wait for other ranks, at the pace of a
+    /// slow parallel file system (`slowFileSystem`).
+    static func collective<T>(_ what: StaticString, bytes: Double = 0, _ body: () throws -> T) rethrows -> T {
+        try BlockingCalls.during(what, allowance: bytes / slowFileSystem, body)
+    }
+
+    /// Bytes per second that a file system is not expected to fall below,
+    /// for a whole collective write (all ranks together): 10 MB/s.
+    static let slowFileSystem = 10e6
 
     /// A staged file still open here was left by an error: closing it is
     /// collective, and other ranks may be elsewhere, so it is not closed, and
@@ -86,8 +100,10 @@ public class StagedFile {
                             detail: "injected fault (\(FaultInjection.variable))")
         }
         let (fileSpace, memory) = try Self.selections(dataset, leading: leading, field, block: block)
-        try dataset.write(UnsafeRawPointer(field.storedRow(-field.halo)), type: Double.hdf5Type, memory: memory,
-                          file: fileSpace, transfer: transfer)
+        try Self.collective("writing a field (collective HDF5)", bytes: Double(grid.nx) * Double(grid.ny) * 8) {
+            try dataset.write(UnsafeRawPointer(field.storedRow(-field.halo)), type: Double.hdf5Type, memory: memory,
+                              file: fileSpace, transfer: transfer)
+        }
         fieldWritesCollective = fieldWritesCollective && transfer.wasCollective
     }
 
@@ -108,21 +124,29 @@ public class StagedFile {
     /// (collective; every rank passes the same values, rank 0 writes them).
     public func appendSeries<T: HDF5Scalar>(_ name: String, values: [T], at start: Int) throws {
         let file = try open()
-        let dataset = file.contains(name) ? try Dataset.open(in: file, name: name)
-            : try Dataset.create(in: file, name: name, of: T.self, dims: [0], maxDims: [nil], chunk: [256])
-        try dataset.extend(to: [start + values.count])
-        try dataset.write(communicator.isRoot ? values : nil, start: [start], count: [values.count], transfer: transfer)
+        try Self.collective("writing a series (collective HDF5)") {
+            let dataset = file.contains(name) ? try Dataset.open(in: file, name: name)
+                : try Dataset.create(in: file, name: name, of: T.self, dims: [0], maxDims: [nil], chunk: [256])
+            try dataset.extend(to: [start + values.count])
+            try dataset.write(communicator.isRoot ? values : nil, start: [start], count: [values.count], transfer: transfer)
+        }
     }
 
     /// A [ranks, columns] table; each rank writes its own row (collective).
     public func writeRankRows<T: HDF5Scalar>(_ name: String, row: [T], attributes: [String: String] = [:]) throws {
-        let dataset = try Dataset.create(in: try open(), name: name, of: T.self, dims: [communicator.size, row.count])
-        try dataset.write(row, start: [communicator.rank, 0], count: [1, row.count], transfer: transfer)
-        for (key, value) in attributes { try dataset.setAttribute(key, value) }
+        try Self.collective("writing a table (collective HDF5)") {
+            let dataset = try Dataset.create(in: try open(), name: name, of: T.self, dims: [communicator.size, row.count])
+            try dataset.write(row, start: [communicator.rank, 0], count: [1, row.count], transfer: transfer)
+            for (key, value) in attributes { try dataset.setAttribute(key, value) }
+        }
     }
 
     /// A [ranks] table of strings; each rank writes its own (collective).
     public func writeRankStrings(_ name: String, value: String) throws {
+        try Self.collective("writing a table (collective HDF5)") { try writeRankStringsNow(name, value: value) }
+    }
+
+    private func writeRankStringsNow(_ name: String, value: String) throws {
         let length = Int(try communicator.allreduce(Int64(max(1, value.utf8.count)), op: .max))
         let type = try StringType(length: length)
         let dataset = try Dataset.create(in: try open(), name: name, type: type.id, dims: [communicator.size])
@@ -136,6 +160,10 @@ public class StagedFile {
 
     /// A 1D dataset of strings, the same on every rank (rank 0 writes it).
     public func writeStrings(_ name: String, values: [String]) throws {
+        try Self.collective("writing a table (collective HDF5)") { try writeStringsNow(name, values: values) }
+    }
+
+    private func writeStringsNow(_ name: String, values: [String]) throws {
         let length = values.map(\.utf8.count).max() ?? 1
         let type = try StringType(length: length)
         let dataset = try Dataset.create(in: try open(), name: name, type: type.id, dims: [values.count])
@@ -151,6 +179,10 @@ public class StagedFile {
 
     /// Attributes on the root group or a group path (collective; the same values on every rank).
     public func setAttributes(_ values: [String: AttributeValue], on groupPath: String = "/") throws {
+        try Self.collective("writing attributes (collective HDF5)") { try setAttributesNow(values, on: groupPath) }
+    }
+
+    private func setAttributesNow(_ values: [String: AttributeValue], on groupPath: String) throws {
         let file = try open()
         let target: any Location = groupPath == "/" ? file : try file.openGroup(groupPath)
         for key in values.keys.sorted() {
@@ -171,8 +203,12 @@ public class StagedFile {
     /// Every rank learns whether that worked.
     func commit() throws {
         let file = try open()
-        try file.flush()   // MPI_File_sync: the data is on disk before the rename
-        try file.close()
+        var size = stat()
+        let bytes = stat(temporaryPath, &size) == 0 ? Double(size.st_size) : 0
+        try Self.collective("closing and syncing a file (collective HDF5)", bytes: bytes) {
+            try file.flush()   // MPI_File_sync: the data is on disk before the rename
+            try file.close()
+        }
         self.file = nil
         var failure: String? = nil
         if communicator.isRoot {

@@ -34,6 +34,14 @@ enum Machine {
         return (Int(trimmed.filter(\.isNumber)) ?? 0) * multiplier
     }
 
+    /// The running kernel's boot id (a UUID, new at every boot): the same for
+    /// every process on one machine, network namespaces and containers included.
+    static let bootID: String? = {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty ? nil : id
+    }()
+
     /// "AMD EPYC ..." from /proc/cpuinfo.
     static var cpuModel: String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }

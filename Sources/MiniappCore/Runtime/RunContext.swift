@@ -18,11 +18,24 @@ public final class RunContext {
     /// The CPU each thread is pinned to, -1 where it is not pinned.
     public let threadCPUs: [Int]
 
-    /// Ranks on this rank's host, and the CPUs they may use together.
-    public let ranksOnHost: Int
-    public let cpusOnHost: Int
-    /// True when some host runs more threads than it has CPUs for.
-    public let anyHostOversubscribed: Bool
+    /// The machine this rank runs on: the kernel's boot id. Hosts that share
+    /// a kernel (network namespaces of a test bed, containers) share its
+    /// cores, memory and caches, whatever their host names.
+    public let machine: String
+    /// Ranks on this rank's machine, their hosts, and the CPUs they may use together.
+    public let ranksOnMachine: Int
+    public let hostsOnMachine: [String]
+    public let cpusOnMachine: Int
+    /// True when some machine runs more threads than it has CPUs for.
+    public let anyMachineOversubscribed: Bool
+
+    /// Where this rank runs, for messages: "node2", or "node2 (a machine shared
+    /// with node1, node3)" when hosts share a machine.
+    public var whereabouts: String {
+        hostsOnMachine.count > 1
+            ? "\(hostname) (a machine shared with \(hostsOnMachine.filter { $0 != hostname }.joined(separator: ", ")))"
+            : hostname
+    }
 
     /// Collective: every rank of `world` creates its context together.
     init(world: Communicator, options: RunOptions, threads: Int, threadLevel: ThreadLevel) throws {
@@ -35,16 +48,23 @@ public final class RunContext {
         hostname = MPIRuntime.processorName
         allowedCPUs = Affinity.allowedCPUs()
 
-        // Who shares this host, and with how many CPUs between them.
-        let host = hostname
-        let hosts = try world.allgather(string: host)
+        // Who shares this machine, and with how many CPUs between them.
+        machine = Machine.bootID ?? hostname
+        let machines = try world.allgather(string: machine)
+        let hosts = try world.allgather(string: hostname)
         let masks = try world.allgather(string: Affinity.describe(allowedCPUs))
         var union = Set<Int>()
-        for (other, mask) in zip(hosts, masks) where other == host { union.formUnion(Affinity.parse(mask)) }
-        ranksOnHost = hosts.filter { $0 == host }.count
-        cpusOnHost = max(1, union.count)
-        let oversubscribed = ranksOnHost * threads > cpusOnHost
-        anyHostOversubscribed = try world.allreduce(Int64(oversubscribed ? 1 : 0), op: .max) == 1
+        var sharing = Set<String>()
+        for (rank, other) in machines.enumerated() where other == self.machine {
+            union.formUnion(Affinity.parse(masks[rank]))
+            sharing.insert(hosts[rank])
+        }
+        let machine = self.machine
+        ranksOnMachine = machines.filter { $0 == machine }.count
+        hostsOnMachine = sharing.sorted()
+        cpusOnMachine = max(1, union.count)
+        let oversubscribed = ranksOnMachine * threads > cpusOnMachine
+        anyMachineOversubscribed = try world.allreduce(Int64(oversubscribed ? 1 : 0), op: .max) == 1
 
         // Pin when the launcher gave the rank exactly one CPU per thread
         // (mpirun --map-by slot:PE=T, srun --cpus-per-task=T --cpu-bind=cores).
@@ -55,5 +75,6 @@ public final class RunContext {
         // Spinning threads would take the cores that working threads wait for.
         pool = ForkJoinPool(threads: threads, spinMicroseconds: oversubscribed ? 0 : nil, pinTo: pin)
         threadCPUs = (0..<threads).map { t in pin.map { $0[t] } ?? -1 }
+        PeerWatchdog.start(limit: options.peerTimeout, me: "rank \(MPIRuntime.worldRank) on \(hostname)")
     }
 }

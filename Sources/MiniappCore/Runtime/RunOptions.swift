@@ -19,6 +19,10 @@ public struct RunOptions: Sendable {
     public var jsonPath: String?
     /// --profile N: run N times after one warm-up run, report median and spread.
     public var profileRepeats = 0
+    /// --peer-timeout S: end the job when one MPI call of the time loop has
+    /// waited S seconds for other ranks (`PeerWatchdog`); 0: never.
+    public var peerTimeout = RunOptions.defaultPeerTimeout
+    public static let defaultPeerTimeout = 30.0
 
     public init(inputPath: String?, restartPath: String? = nil) {
         self.inputPath = inputPath

@@ -32,6 +32,11 @@ struct GridSetup {
             }
         }
         topology = try CartesianTopology(parent: world, dims: dims, periods: periods, reorder: true)
+        if context.options.peerTimeout > 0 {
+            // The watchdog names the neighbours a halo exchange waits for by world rank and host.
+            let names = try topology.communicator.allgather(string: "rank \(MPIRuntime.worldRank) on \(context.hostname)")
+            PeerWatchdog.register(topology.communicator, names: names)
+        }
         decomposition = Decomposition(nx: nx, ny: ny, px: dims[0], py: dims[1])
         block = decomposition.block(coords: topology.coords)
     }

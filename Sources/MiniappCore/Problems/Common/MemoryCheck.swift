@@ -1,7 +1,7 @@
 import Foundation
 
 /// Refuses, before anything is allocated, a run whose grid arrays would not
-/// fit in memory: the ranks that share a host must fit in what that host has
+/// fit in memory: the ranks that share a machine must fit in what it has
 /// available, so a grid that is too large stops with needed against available
 /// instead of being killed by the out-of-memory killer halfway through set-up.
 enum MemoryCheck {
@@ -20,11 +20,11 @@ enum MemoryCheck {
         let perArray = points * Double(MemoryLayout<Double>.stride)
         let scratch = Double(scratchBytes(sizes.x.upperBound))
         let perRank = Double(arrays) * perArray + scratch
-        let onHost = perRank * Double(context.ranksOnHost)
+        let onHost = perRank * Double(context.ranksOnMachine)
         try context.world.collectively {
             guard let available = Machine.availableMemory(), onHost > Double(available.bytes) else { return }
-            let ranks = context.ranksOnHost
-            throw MiniappFailure(.unavailable, "not enough memory on \(context.hostname): "
+            let ranks = context.ranksOnMachine
+            throw MiniappFailure(.unavailable, "not enough memory on \(context.whereabouts): "
                 + (ranks > 1 ? "its \(ranks) ranks need \(format(onHost)) in all, " : "the rank needs \(format(onHost)), ")
                 + "\(arrays) arrays of up to \(stride) x \(sizes.y.upperBound + 2 * halo) doubles "
                 + "(\(format(perArray)) each)\(scratch > 0 ? " and \(format(scratch)) of scratch rows" : "") per rank, "

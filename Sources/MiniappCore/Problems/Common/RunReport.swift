@@ -22,6 +22,7 @@ enum RunReport {
         try output.writeRankRows("decomposition/offsets", row: setup.block.offset.map(Int64.init))
         try output.writeRankRows("decomposition/sizes", row: setup.block.size.map(Int64.init))
         try output.writeRankStrings("decomposition/hostnames", value: context.hostname)
+        try output.writeRankStrings("decomposition/machines", value: context.machine)
         try output.writeRankStrings("decomposition/affinity", value: Affinity.describe(context.allowedCPUs))
         try output.writeRankRows("decomposition/thread_cpus", row: context.threadCPUs.map(Int64.init))
 
@@ -52,10 +53,10 @@ enum RunReport {
     static func warnAboutAffinity(_ context: RunContext) {
         let fewest = (try? context.world.allreduce(Int64(context.allowedCPUs.count), op: .min)) ?? 0
         let t = context.threads
-        if context.anyHostOversubscribed && fewest >= Int64(t) {
+        if context.anyMachineOversubscribed && fewest >= Int64(t) {
             context.console.warning(
-                "\(context.ranksOnHost) ranks x \(t) thread\(t == 1 ? "" : "s") on \(context.hostname) share "
-                + "\(context.cpusOnHost) CPU\(context.cpusOnHost == 1 ? "" : "s"): threads will wait for cores, so "
+                "\(context.ranksOnMachine) ranks x \(t) thread\(t == 1 ? "" : "s") on \(context.whereabouts) share "
+                + "\(context.cpusOnMachine) CPU\(context.cpusOnMachine == 1 ? "" : "s"): threads will wait for cores, so "
                 + "timings will not reflect the machine (fine for testing; use fewer ranks or threads to measure)")
         } else if t > 1 && fewest < Int64(t) {
             context.console.warning(

@@ -80,7 +80,7 @@ final class HeatSimulation {
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
         let cache = Machine.lastLevelCacheBytes
-        let hostFieldBytes = context.ranksOnHost * 2 * Field.bytes(nx: nx, ny: ny, halo: depth)
+        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: depth)
         // Fields that cannot stay in cache between sweeps. (On the 2-core EPYC
         // VM, with 32 MiB of L3, one core's sweep drops from ~4000 to ~1300
         // MLUP/s between 14 and 17 MiB of fields without software prefetch.)
@@ -520,6 +520,8 @@ final class HeatSimulation {
         var lastFinite = start
         lastCheckpoint = nil
         var poll = StopPoll(startStep: start)
+        // The time loop begins: from here a wait without end means a rank is lost.
+        PeerWatchdog.arm()
         var step = start
         while step < steps {
             var next = min(steps, step + stepsPerExchange)

@@ -47,6 +47,8 @@ struct IntegrateRun {
         var outcomes: [Outcome] = []
         let began = wallSeconds()
         var poll = StopPoll(startStep: 0)
+        // The time loop begins: from here a wait without end means a rank is lost.
+        PeerWatchdog.arm()
         var integrations = 0
         var stopSignal: Int32? = nil
         do {

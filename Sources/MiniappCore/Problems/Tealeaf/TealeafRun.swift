@@ -132,6 +132,8 @@ struct TealeafRun {
             if c.output.every > 0 { try writeSnapshot(output, solver: solver, model: model, step: 0, time: 0) }
         }
         var poll = StopPoll(startStep: step)
+        // The time loop begins: from here a wait without end means a rank is lost.
+        PeerWatchdog.arm()
         FaultInjection.currentStep = step
         while true {
             if FaultInjection.fires(.nan) { solver.energy.origin[0] = .nan }   // into the state the next solve starts from
