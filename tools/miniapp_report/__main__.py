@@ -1,7 +1,7 @@
 """miniapp-report: tables and plots from miniapp's HDF5 result files.
 
   miniapp-report scaling RUN.h5 ... [--out DIR] [--kind strong|weak] [--model BENCH.json]
-  miniapp-report model BENCH.json --grid NX NY --ranks 1,4,16 --threads 1,4 [--ranks-per-node Q]
+  miniapp-report model BENCH.json --grid NX NY --ranks 1,4,16 --threads 1,4 [--ranks-per-node Q] [--network-bench NET.json]
   miniapp-report show RUN.h5 [--plot FILE.png]
   miniapp-report field RUN.h5 [--snapshot last|all|K] [--field u] [--out DIR]
 """
@@ -25,10 +25,13 @@ def integers(text):
 
 
 def network_options(parser):
+    parser.add_argument("--network-bench", type=Path, metavar="NET.json",
+                        help="the network between hosts as `miniapp bench --network-only --hostfile FILE` measured "
+                             "it (default: section 7 of the bench file, if it has one)")
     parser.add_argument("--network-latency", type=float, metavar="US",
-                        help="MPI latency between nodes in microseconds (needed when ranks span several hosts)")
+                        help="MPI latency between nodes in microseconds (instead of a measured one)")
     parser.add_argument("--network-bandwidth", type=float, metavar="GB/S",
-                        help="MPI bandwidth between nodes in GB/s (needed when ranks span several hosts)")
+                        help="MPI bandwidth between nodes in GB/s (instead of a measured one)")
 
 
 def bench_machine(path, args):
@@ -36,7 +39,7 @@ def bench_machine(path, args):
     bandwidth = args.network_bandwidth * 1e9 if args.network_bandwidth is not None else None
     if (latency is not None and latency < 0) or (bandwidth is not None and bandwidth <= 0):
         raise ReportError("--network-latency must be >= 0 and --network-bandwidth > 0")
-    return model.Machine.from_bench(path, latency, bandwidth)
+    return model.Machine.from_bench(path, latency, bandwidth, args.network_bench)
 
 
 def main(argv=None):
@@ -62,6 +65,8 @@ def main(argv=None):
     p.add_argument("--kind", choices=["strong", "weak"], default="strong")
     p.add_argument("--halo-depth", type=int, default=1, help="scheme.halo_depth (default 1)")
     p.add_argument("--periodic", action="store_true", help="periodic in x and y")
+    p.add_argument("--one-machine", action="store_true",
+                   help="the nodes are hosts of one machine that share its cores (the test bed of scripts/cluster-start)")
     network_options(p)
 
     p = commands.add_parser("show", help="summary of one run: input, decomposition, timings, diagnostics")
@@ -94,7 +99,7 @@ def main(argv=None):
                 raise ReportError("--grid, --halo-depth and --ranks-per-node must be positive")
             machine = bench_machine(args.bench, args)
             table = model.study(machine, *args.grid, args.ranks, args.threads, args.ranks_per_node,
-                                (args.periodic, args.periodic), args.halo_depth, args.kind)
+                                (args.periodic, args.periodic), args.halo_depth, args.kind, args.one_machine)
             print(model.as_text(table, args.kind), end="")
         elif args.command == "show":
             run = load(args.file)

@@ -11,8 +11,13 @@ sides are computed; with a halo k deep one exchange (not overlapped) is
 followed by k sweeps, each one point less into the halo. Between ranks of
 one host a message is a copy the main thread makes inside MPI (CPU time,
 never hidden); across hosts the network's latency and bandwidth apply and
-the interior hides them. Diagnostics and output are not modelled: the model
-predicts the stepping time (`stepping_seconds` of a result file)."""
+the interior hides them, all but what they cost the CPU, which the bench
+measures (TCP's system calls and copies into and out of the kernel).
+Ranks compete for the cores, memory and cache of their machine, which is
+their host, or several hosts of a test bed on one machine (network
+namespaces share a kernel: `/decomposition/machines`). Diagnostics and
+output are not modelled: the model predicts the stepping time
+(`stepping_seconds` of a result file)."""
 
 import json
 import math
@@ -39,19 +44,25 @@ class Machine:
     clock_read: float
     network_latency: float = None
     network_bandwidth: float = None
+    # What a network message costs the CPU, which no overlap hides (TCP's
+    # copies into and out of the kernel, its system calls): the share of a
+    # large exchange's time that overlapping it did not save (bench section
+    # 7: 1 - time saved / exchange), and the time a small exchange with one
+    # neighbour adds to an interior that is much longer than it.
+    network_unhidden: float = 0.0
+    network_overhead: float = 0.0
 
     @classmethod
-    def from_bench(cls, path, network_latency=None, network_bandwidth=None):
-        """Reads a `miniapp bench --json` file (network figures in s and B/s,
-        for runs whose ranks span several hosts)."""
-        path = Path(path)
+    def from_bench(cls, path, network_latency=None, network_bandwidth=None, network_bench=None):
+        """Reads a `miniapp bench --json` file. Figures for runs whose ranks
+        span several hosts (s, B/s) are given, or read from section 7 of
+        `network_bench` (`miniapp bench --network-only --hostfile ...`) or of
+        the file itself (`miniapp bench --hostfile ...`)."""
+        data = read_bench(path)
         try:
-            data = json.loads(path.read_text())
             cores, cache = int(data["machine"]["cores"]), int(data["machine"]["last_level_cache_bytes"])
             kernel, mpi, threads = data["heat_kernel"], data["mpi"], data["threads"]
-        except FileNotFoundError:
-            raise ReportError(f"{path}: no such file")
-        except (ValueError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise ReportError(f"{path}: not the JSON of `miniapp bench` ({error.__class__.__name__}: {error})")
 
         grids = sorted({row["grid"] for row in kernel})
@@ -74,24 +85,35 @@ class Machine:
         if not in_cache or (False, True) not in from_memory:
             raise ReportError(f"{path}: the bench has no plain-sweep rows for 1 core and all {cores}")
 
-        exchange = mpi["halo_exchange"]
-        small_messages = [r["microseconds"] * 1e-6 for r in exchange if r["bytes"] <= 256]
-        latency = statistics.median(small_messages)
-        large_messages = [r["bytes"] / (r["microseconds"] * 1e-6 - latency) for r in exchange
-                          if r["bytes"] >= 256 * 1024 and r["microseconds"] * 1e-6 > latency]
-        if not small_messages or not large_messages:
-            raise ReportError(f"{path}: the bench's halo exchange has no small or no large messages")
+        latency, bandwidth = latency_and_bandwidth(mpi, path)
+        unhidden = overhead = 0.0
+        network = read_bench(network_bench).get("mpi_network") if network_bench else data.get("mpi_network")
+        if network_bench and network is None:
+            raise ReportError(f"{network_bench}: no measurement between hosts (run `miniapp bench --network-only "
+                              "--hostfile FILE`)")
+        if network is not None:
+            measured_latency, measured_bandwidth = latency_and_bandwidth(network, network_bench or path)
+            network_latency = measured_latency if network_latency is None else network_latency
+            network_bandwidth = measured_bandwidth if network_bandwidth is None else network_bandwidth
+            saved = network.get("overlap", {}).get("time_saved_fraction")
+            unhidden = 1.0 - min(1.0, max(0.0, saved)) if saved is not None else 0.0
+            small = network.get("overlap_small", {})
+            if "overlapped_ms" in small and "compute_ms" in small:
+                overhead = max(0.0, small["overlapped_ms"] - small["compute_ms"]) * 1e-3
         fork_join = {int(key.split("_")[3]): value * 1e-6 for key, value in threads.items()
                      if key.startswith("fork_join_us_")}
         return cls(cores=cores, cache_bytes=cache, in_cache=in_cache, from_memory=from_memory, latency=latency,
-                   bandwidth=statistics.median(large_messages), fork_join=fork_join,
+                   bandwidth=bandwidth, fork_join=fork_join,
                    clock_read=threads.get("clock_read_ns", 25.0) * 1e-9,
-                   network_latency=network_latency, network_bandwidth=network_bandwidth)
+                   network_latency=network_latency, network_bandwidth=network_bandwidth, network_unhidden=unhidden,
+                   network_overhead=overhead)
 
-    def rate_per_core(self, cores_busy, fields_in_cache, streaming, prefetch):
+    def rate_per_core(self, cores_busy, fields_in_cache, streaming, prefetch, time_sliced=False):
         """Updates/s of one core while `cores_busy` cores of its node sweep:
-        linear in the cores until the node's rate (measured with all of them)."""
-        if cores_busy > self.cores:
+        linear in the cores until the node's rate (measured with all of them).
+        `time_sliced`: more threads than cores on a machine that several
+        hosts share (a test bed), each getting its share of the cores."""
+        if cores_busy > self.cores and not time_sliced:
             raise ReportError(f"{cores_busy} cores busy on a node, but the bench ran on {self.cores}: run "
                               f"`miniapp bench` on a node of the machine the model is for")
         if fields_in_cache:
@@ -103,7 +125,7 @@ class Machine:
                                   f"{'streaming' if streaming else 'ordinary'} stores "
                                   f"{'and' if prefetch else 'without'} software prefetch")
             one, full = self.from_memory[key]
-        return min(cores_busy * one, full) / cores_busy
+        return min(min(cores_busy, self.cores) * one, full) / cores_busy
 
     def fork_join_seconds(self, threads):
         if threads == 1:
@@ -117,9 +139,35 @@ class Machine:
         if same_host:
             return self.latency + nbytes / self.bandwidth
         if self.network_latency is None or self.network_bandwidth is None:
-            raise ReportError("ranks on several hosts: give --network-latency and --network-bandwidth (the bench "
-                              "measures MPI between ranks of one node)")
+            raise ReportError("ranks on several hosts: give --network-bench (`miniapp bench --network-only "
+                              "--hostfile FILE`) or --network-latency and --network-bandwidth")
         return self.network_latency + nbytes / self.network_bandwidth
+
+
+def read_bench(path):
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file")
+    except ValueError as error:
+        raise ReportError(f"{path}: not the JSON of `miniapp bench` ({error.__class__.__name__}: {error})")
+
+
+def latency_and_bandwidth(section, path):
+    """A message's latency (the median of small ones) and a large one's
+    bandwidth, from the halo exchange table of a bench section."""
+    try:
+        exchange = section["halo_exchange"]
+        small_messages = [r["microseconds"] * 1e-6 for r in exchange if r["bytes"] <= 256]
+        latency = statistics.median(small_messages) if small_messages else None
+        large_messages = [r["bytes"] / (r["microseconds"] * 1e-6 - latency) for r in exchange
+                          if latency is not None and r["bytes"] >= 256 * 1024 and r["microseconds"] * 1e-6 > latency]
+    except (KeyError, TypeError) as error:
+        raise ReportError(f"{path}: not the JSON of `miniapp bench` ({error.__class__.__name__}: {error})")
+    if not small_messages or not large_messages:
+        raise ReportError(f"{path}: the bench's halo exchange has no small or no large messages")
+    return latency, statistics.median(large_messages)
 
 
 @dataclass(frozen=True)
@@ -131,20 +179,26 @@ class Layout:
     periods: tuple
     threads: int
     coords: list          # per rank (cx, cy)
-    hosts: list           # per rank, any hashable
+    hosts: list           # per rank, any hashable: messages between hosts cross the network
+    machines: list = None # per rank: ranks of one machine share its cores and memory (default: the hosts)
+
+    def __post_init__(self):
+        if self.machines is None:
+            object.__setattr__(self, "machines", list(self.hosts))
 
     @classmethod
-    def planned(cls, nx, ny, ranks, threads, ranks_per_node, periods=(False, False)):
+    def planned(cls, nx, ny, ranks, threads, ranks_per_node, periods=(False, False), one_machine=False):
         """The layout miniapp and MPI would choose: balanced dims (the larger
         factor on the longer axis, on y for a square grid), ranks in row-major Cartesian order, filled
-        node by node."""
+        node by node. `one_machine`: the nodes are hosts of one machine (a test bed)."""
         b = int(math.isqrt(ranks))
         while ranks % b:
             b -= 1
         big, little = ranks // b, b
         dims = (big, little) if nx > ny else (little, big)
         coords = [(r // dims[1], r % dims[1]) for r in range(ranks)]
-        return cls(nx, ny, dims, tuple(periods), threads, coords, [r // ranks_per_node for r in range(ranks)])
+        hosts = [r // ranks_per_node for r in range(ranks)]
+        return cls(nx, ny, dims, tuple(periods), threads, coords, hosts, [0] * ranks if one_machine else None)
 
     @classmethod
     def of_run(cls, run):
@@ -152,9 +206,12 @@ class Layout:
         dims = tuple(int(d) for d in a["dims"]) if "dims" in a else (run.ranks, 1)
         periods = tuple(bool(p) for p in a["periods"]) if "periods" in a else (False, False)
         coords = [tuple(int(v) for v in c) for c in run.decomposition["coords"]]
-        hosts = [h.decode() if isinstance(h, bytes) else str(h)
-                 for h in run.decomposition.get("hostnames", ["localhost"] * run.ranks)]
-        return cls(run.nx, run.ny, dims, periods, run.threads, coords, hosts)
+
+        def names(key):
+            values = run.decomposition.get(key)
+            return None if values is None else [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+        hosts = names("hostnames") or ["localhost"] * run.ranks
+        return cls(run.nx, run.ny, dims, periods, run.threads, coords, hosts, names("machines"))
 
     def block(self, coords):
         """Block size of a rank (remainders spread like BlockPartition)."""
@@ -211,25 +268,28 @@ def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
     modelled). `streaming`, `prefetch`: as run (None: what `auto` picks)."""
     k, threads = halo_depth, layout.threads
     rank_of = {c: r for r, c in enumerate(layout.coords)}
-    host_fields, host_cores = {}, {}
-    for coords, host in zip(layout.coords, layout.hosts):
+    # What the ranks of one machine share: its cache, its memory, its cores.
+    machine_fields, machine_cores, machine_hosts = {}, {}, {}
+    for coords, host, where in zip(layout.coords, layout.hosts, layout.machines):
         bx, by = layout.block(coords)
-        host_fields[host] = host_fields.get(host, 0) + 2 * field_bytes(bx, by, k)
-        host_cores[host] = host_cores.get(host, 0) + threads
+        machine_fields[where] = machine_fields.get(where, 0) + 2 * field_bytes(bx, by, k)
+        machine_cores[where] = machine_cores.get(where, 0) + threads
+        machine_hosts.setdefault(where, set()).add(host)
 
     worst = None
-    for rank, (coords, host) in enumerate(zip(layout.coords, layout.hosts)):
+    for rank, (coords, host, where) in enumerate(zip(layout.coords, layout.hosts, layout.machines)):
         bx, by = layout.block(coords)
-        in_cache = host_fields[host] <= machine.cache_bytes / 2
+        in_cache = machine_fields[where] <= machine.cache_bytes / 2
+        busy, sliced = machine_cores[where], len(machine_hosts[where]) > 1
         if in_cache:
-            rate = machine.rate_per_core(host_cores[host], True, False, False)
+            rate = machine.rate_per_core(busy, True, False, False, sliced)
         else:
             pf = True if prefetch is None else prefetch
             if streaming is None:   # what `auto` picks: the faster kind
-                rate = max(machine.rate_per_core(host_cores[host], False, s, pf) for s in (True, False)
+                rate = max(machine.rate_per_core(busy, False, s, pf, sliced) for s in (True, False)
                            if (s, pf) in machine.from_memory)
             else:
-                rate = machine.rate_per_core(host_cores[host], False, streaming, pf)
+                rate = machine.rate_per_core(busy, False, streaming, pf, sliced)
 
         # Sides (west, east, south, north) with a neighbour; corners when deep.
         sides = [layout.neighbour(coords, d) is not None for d in ((-1, 0), (1, 0), (0, -1), (0, 1))]
@@ -238,13 +298,15 @@ def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
             + [(8 * k * bx, layout.neighbour(coords, d)) for d in ((0, -1), (0, 1))]
         if k > 1:
             messages += [(8 * k * k, layout.neighbour(coords, d)) for d in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
-        shared = network = 0.0
+        shared = network = cpu = 0.0   # cpu: what the network messages cost the core, not hidden
         for nbytes, other in messages:
             if other is None:
                 continue
             same = layout.hosts[rank_of[other]] == host
             cost = machine.message_seconds(nbytes, same)
             shared, network = (shared + cost, network) if same else (shared, network + cost)
+            if not same:
+                cpu += machine.network_overhead + machine.network_unhidden * nbytes / machine.network_bandwidth
 
         parts = rows_of_threads(by, threads)
         round_cost = machine.fork_join_seconds(threads)
@@ -257,7 +319,7 @@ def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
                 inner = max(0, min(hi, inner_rows[1]) - max(lo, inner_rows[0])) * inner_columns
                 interior, strips = max(interior, inner), max(strips, (hi - lo) * bx - inner)
             t_interior, t_strips = interior / rate, strips / rate
-            exposed = shared + max(0.0, network - t_interior)
+            exposed = shared + max(cpu, network - t_interior)
             compute = t_interior + t_strips
             rounds = 2 if any(sides) else 1
             overhead = rounds * round_cost + timers
@@ -295,11 +357,13 @@ def predict_run(machine, run):
                    streaming=bool(int(a.get("streaming_stores", 0))), prefetch=bool(int(a.get("software_prefetch", 1))))
 
 
-def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, False), halo_depth=1, kind="strong"):
+def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, False), halo_depth=1, kind="strong",
+          one_machine=False):
     """Predicted rows of a planned study: every (ranks, threads), ranks
     filling nodes of `ranks_per_node` (default: as many as the bench node has
     cores for). Weak scaling grows nx x ny (the grid of one core) like
-    jobs/submit-scaling does."""
+    jobs/submit-scaling does. `one_machine`: the nodes are hosts of one
+    machine, sharing its cores (the test bed of scripts/cluster-start)."""
     table = []
     for r in ranks:
         for t in threads:
@@ -310,7 +374,7 @@ def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, 
                 while (r * t) % a:
                     a -= 1
                 gx, gy = nx * (r * t // a), ny * a
-            layout = Layout.planned(gx, gy, r, t, per_node, periods)
+            layout = Layout.planned(gx, gy, r, t, per_node, periods, one_machine)
             p = predict(machine, layout, halo_depth)
             table.append({"ranks": r, "threads": t, "cores": r * t, "nodes": -(-r // per_node),
                           "dims": f"{layout.dims[0]}x{layout.dims[1]}", "grid": f"{gx}x{gy}",

@@ -54,6 +54,12 @@ class Run:
         """Millions of work units per second."""
         return self.work / self.loop_seconds / 1e6 if self.loop_seconds > 0 else 0.0
 
+    @property
+    def hosts(self):
+        """How many hosts the ranks ran on."""
+        names = self.decomposition.get("hostnames")
+        return len({text(n) for n in names}) if names is not None else 1
+
     def phase(self, name):
         return self.phases[:, self.phase_names.index(name)] if name in self.phase_names else np.zeros(self.ranks)
 

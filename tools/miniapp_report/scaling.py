@@ -40,7 +40,7 @@ def rows(runs, kind=None, machine=None):
     if len(problems) > 1:
         raise ReportError(f"results of different problems cannot be compared: {', '.join(sorted(problems))}")
     kind = kind or study_kind(runs)
-    runs = sorted(runs, key=lambda r: (r.cores, r.ranks))
+    runs = sorted(runs, key=lambda r: (r.cores, r.ranks, r.hosts))
     base = runs[0]
     table = []
     for r in runs:
@@ -53,7 +53,7 @@ def rows(runs, kind=None, machine=None):
         compute = sum(r.phase(name) for name in COMPUTE.get(r.problem, []))
         imbalance = compute.max() / compute.mean() if np.size(compute) and compute.mean() > 0 else 1.0
         table.append({
-            "ranks": r.ranks, "threads": r.threads, "cores": r.cores, "grid": f"{r.nx}x{r.ny}",
+            "ranks": r.ranks, "threads": r.threads, "hosts": r.hosts, "cores": r.cores, "grid": f"{r.nx}x{r.ny}",
             "steps": r.steps, "time_per_step": r.time_per_step, "rate": r.rate, "speedup": speedup,
             "ideal_speedup": ideal, "efficiency": speedup / ideal, "imbalance": imbalance, "file": str(r.path),
         })
@@ -96,7 +96,8 @@ def add_model(kind, table, runs, machine):
     return table
 
 
-COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("cores", "cores", "{}"), ("grid", "grid", "{}"),
+COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("hosts", "hosts", "{}"), ("cores", "cores", "{}"),
+           ("grid", "grid", "{}"),
            ("steps", "steps", "{}"), ("time_per_step", "time/step [s]", "{:.4e}"), ("rate", "rate", "{:.1f}"),
            ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}")]
 MODEL_COLUMNS = [("stepping_per_step", "stepping/step [s]", "{:.4e}"), ("model_per_step", "model/step [s]", "{:.4e}"),
@@ -146,20 +147,27 @@ def plot(kind, table, runs, out_dir):
     """speedup.png (speedup and efficiency against ideal), time_per_step.png,
     phases.png (stacked per-phase time per step, with rank imbalance)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = [f"{r['ranks']}x{r['threads']}" for r in table]
+    several_hosts = len({r["hosts"] for r in table}) > 1
+    labels = [f"{r['ranks']}x{r['threads']}" + (f" on {r['hosts']}" if several_hosts else "") for r in table]
     written = []
 
-    # One series per threads-per-rank: runs with the same core count but a
-    # different split are different points, not a jump in one line.
+    # One series per threads-per-rank (and hosts, where they vary): runs with
+    # the same core count but a different split are different points, not a
+    # jump in one line.
     series = {}
     for row in table:
-        series.setdefault(row["threads"], []).append(row)
+        series.setdefault((row["threads"], row["hosts"] if several_hosts else 0), []).append(row)
     ideal_cores = sorted({r["cores"] for r in table})
     base = table[0]
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for threads, rows_ in sorted(series.items()):
-        label = f"{threads} thread{'s' if threads != 1 else ''}/rank"
+    def series_label(key):
+        threads, hosts = key
+        return f"{threads} thread{'s' if threads != 1 else ''}/rank" + (f", {hosts} host{'s' if hosts != 1 else ''}"
+                                                                       if hosts else "")
+
+    for key, rows_ in sorted(series.items()):
+        label = series_label(key)
         c = [r["cores"] for r in rows_]
         left.plot(c, [r["speedup"] for r in rows_], "o-", label=label)
         line, = right.plot(c, [r["efficiency"] for r in rows_], "o-", label=label)
@@ -189,9 +197,8 @@ def plot(kind, table, runs, out_dir):
     written.append(out_dir / "speedup.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for threads, rows_ in sorted(series.items()):
-        ax.plot([r["cores"] for r in rows_], [r["time_per_step"] for r in rows_], "o-",
-                label=f"{threads} thread{'s' if threads != 1 else ''}/rank")
+    for key, rows_ in sorted(series.items()):
+        ax.plot([r["cores"] for r in rows_], [r["time_per_step"] for r in rows_], "o-", label=series_label(key))
     if kind == "strong":
         ax.plot(ideal_cores, [base["time_per_step"] * base["cores"] / c for c in ideal_cores], "k--", label="ideal")
     else:
@@ -227,7 +234,7 @@ def plot(kind, table, runs, out_dir):
         bottom += values
     for x, (height, row) in enumerate(zip(bottom, table)):
         ax.text(x, height, f"imb. {row['imbalance']:.2f}", ha="center", va="bottom", fontsize=8)
-    ax.set_xlabel("ranks x threads")
+    ax.set_xlabel("ranks x threads" + (" on hosts" if several_hosts else ""))
     ax.set_ylabel("seconds per step (average over ranks)")
     ax.set_title("time per step by phase (imbalance = max/avg compute)")
     ax.legend(fontsize=8, ncol=2)
