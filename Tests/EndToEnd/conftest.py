@@ -80,19 +80,23 @@ def quick_bench(quick_bench_run):
     return quick_bench_run.json
 
 
-@pytest.fixture
-def run_miniapp(tmp_path):
-    """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run.
+def make_runner(tmp_path, launcher, environment=None):
+    """run(input, np=1, threads=1, args=[], timeout=120, mpirun_args=[], env=None, name=None, binary=None,
+    **where) -> Run, with `launcher(np, mpirun_args, **where)` the command before the binary.
 
     `input` is a dict (written as JSON) or a path; output goes to tmp_path.
     """
     assert MINIAPP.exists(), "build first: scripts/setup --no-run"
     counter = [0]
 
-    def run(document, np=1, threads=1, args=(), timeout=120, mpirun_args=(), env=None, name=None, binary=None):
+    def run(document, np=1, threads=1, args=(), timeout=120, mpirun_args=(), env=None, name=None, binary=None,
+            **where):
         counter[0] += 1
         stem = name or f"run{counter[0]}"
-        if isinstance(document, dict):
+        if document is None:      # --restart without an input
+            input_path = None
+            output = tmp_path / f"{stem}.h5"
+        elif isinstance(document, dict):
             document = json.loads(json.dumps(document))
             document.setdefault("output", {})
             if "path" in document["output"] and not os.path.isabs(document["output"]["path"]):
@@ -103,16 +107,55 @@ def run_miniapp(tmp_path):
         else:
             input_path = Path(document)
             output = tmp_path / f"{stem}.h5"
-        command = ["mpirun", "-np", str(np), "--oversubscribe", *mpirun_args, str(binary or MINIAPP)]
+        command = [*launcher(np, mpirun_args, **where), str(binary or MINIAPP)]
         if threads is not None:
             command += ["--threads", str(threads)]
-        command += [*args, str(input_path)]
+        command += [*args, *([str(input_path)] if input_path else [])]
         started = time.monotonic()
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
-                                env={**os.environ, **(env or {})})
+                                env={**(environment or os.environ), **(env or {})})
         return Run(result.returncode, result.stdout, result.stderr, time.monotonic() - started, output)
 
     return run
+
+
+@pytest.fixture
+def run_miniapp(tmp_path):
+    """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run, under mpirun here."""
+    return make_runner(tmp_path, lambda np, extra: ["mpirun", "-np", str(np), "--oversubscribe", *extra])
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    """A test bed of 3 hosts (scripts/cluster-start) for the session, or a
+    skip that says why this machine cannot make one."""
+    from testbed import TestBed
+    bed, why = TestBed.start(hosts=3)
+    if bed is None:
+        pytest.skip(why)
+    yield bed
+    bed.stop()
+
+
+@pytest.fixture(scope="session")
+def network_bench(testbed, tmp_path_factory):
+    """`miniapp bench --network-only` between two hosts of the test bed
+    (seconds): the completed process and its JSON."""
+    directory = tmp_path_factory.mktemp("network")
+    result = subprocess.run([str(MINIAPP), "bench", "--network-only", "--hostfile", str(testbed.directory / "hostfile"),
+                             "--json", str(directory / "network.json"), "--h5", str(directory / "network.h5")],
+                            capture_output=True, text=True, timeout=300, cwd=directory, env=testbed.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, directory / "network.json"
+
+
+@pytest.fixture
+def run_on_hosts(testbed, tmp_path):
+    """run_on_hosts(input, hosts=2, np=..., threads=1, args=[], tcp_only=True) -> Run: mpirun over the first
+    `hosts` hosts of the test bed (or the named ones), ranks dealt out host by host, TCP only between ranks."""
+    return make_runner(tmp_path, lambda np, extra, hosts=2, tcp_only=True:
+                       testbed.mpirun_command(hosts, np, tmp_path, tcp_only=tcp_only, mpirun_args=extra),
+                       environment=testbed.env)
 
 
 def exact_sine(f):

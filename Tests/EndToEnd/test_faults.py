@@ -4,6 +4,7 @@ status, and no half-written file; complete files from before survive."""
 
 import json
 import os
+import signal
 import shutil
 import subprocess
 import time
@@ -218,3 +219,51 @@ def test_disk_full_keeps_the_previous_results_and_checkpoint(tmp_path, small_fil
     assert (small_file_system / "run.h5").read_bytes() == results
     with h5py.File(small_file_system / "run.chk.h5") as f:
         assert f.attrs["step"] >= 40
+
+
+# MARK: A rank that stops answering
+
+def world_rank(pid):
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return int(next(v for v in environment if v.startswith(b"OMPI_COMM_WORLD_RANK=")).split(b"=")[1])
+
+
+@pytest.mark.parametrize("snapshots", [0, 1])
+def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_path, snapshots):
+    """A rank stopped (SIGSTOP: a hung process, or a host whose kernel still
+    answers TCP): no error ever reaches the others, only silence. Its
+    neighbours' watchdogs end the job after --peer-timeout, naming it, and
+    remove the unfinished results file. With a snapshot every step the
+    others mostly wait inside HDF5's collective writes, watched as a whole."""
+    source = write_input(tmp_path, heat_input(time={"steps": 10_000_000},
+                                              output={"path": "heat.h5", "every": snapshots, "diagnostics_every": 1000}))
+    job = subprocess.Popen(["mpirun", "-np", "3", "--oversubscribe", str(MINIAPP), "--quiet", "--peer-timeout", "2",
+                            str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "heat.h5.incomplete").exists():   # the time loop has begun
+            assert job.poll() is None and time.monotonic() < deadline, job.communicate()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        ranks = subprocess.run(["ps", "-o", "pid=", "--ppid", str(job.pid)], capture_output=True, text=True).stdout.split()
+        victim = next(int(p) for p in ranks if world_rank(int(p)) == 1)
+        os.kill(victim, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            _, stderr = job.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            job.kill()
+            raise AssertionError("the job did not end: " + job.communicate()[1])
+        ended = time.monotonic() - stopped
+    finally:
+        if job.poll() is None:
+            job.kill()
+    errors = [line for line in stderr.splitlines() if line.startswith("miniapp: error:")]
+    assert job.returncode == 76, stderr
+    assert errors and all("--peer-timeout 2" in e for e in errors), stderr
+    if snapshots == 0:   # every rank waits in a halo exchange: the neighbours name the silent rank
+        assert all("no message from rank 1 on" in e for e in errors), stderr
+    else:                # or in a collective write, which cannot name it
+        assert all("no message from rank 1 on" in e or "which every rank must join" in e for e in errors), stderr
+    assert 2 <= ended < 10, ended
+    assert files(tmp_path) == ["input.json"]

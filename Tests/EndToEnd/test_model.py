@@ -114,6 +114,55 @@ def test_deep_halo_one_exchange_then_sweeps_into_the_halo(machine):
     assert p.step == pytest.approx(compute + exchange / 2 + 10 * 25e-9, rel=1e-12)
 
 
+def test_hosts_of_one_machine_share_its_cores_and_time_slice_beyond_them(machine):
+    """The test bed's hosts are network namespaces of one machine: messages
+    between them cross the network, but they compete for one node's cores."""
+    three = model.predict(machine, model.Layout.planned(512, 512, 3, 1, 1, one_machine=True))
+    assert three.in_cache and three.rate_per_core == 1000e6          # 3 of the 4 cores
+    # 6 ranks of one thread on 4 cores: each gets 4/6 of a core's time (the node's 4000 MLUP/s shared out).
+    six = model.predict(machine, model.Layout.planned(512, 512, 6, 1, 1, one_machine=True))
+    assert six.rate_per_core == pytest.approx(4000e6 / 6, rel=1e-12)
+    # The same 6 ranks on 6 hosts of their own machines: no sharing; on one real node: refused, as before.
+    assert model.predict(machine, model.Layout.planned(512, 512, 6, 1, 1)).rate_per_core == 1000e6
+    with pytest.raises(ReportError, match="bench ran on 4"):
+        model.predict(machine, model.Layout.planned(512, 512, 6, 1, 6))
+
+
+def test_a_measured_network_and_what_its_messages_cost_the_cpu(machine, tmp_path):
+    """Section 7 of the bench: the network's latency and bandwidth, and what
+    its messages cost the core, which overlap does not hide: the share of a
+    large exchange that overlap did not save, and the time a small exchange
+    adds to a long interior (TCP's system calls and copies are CPU work)."""
+    document = bench_document()
+    document["mpi_network"] = {"halo_exchange": [{"bytes": 8 << i, "microseconds": 10.0 + ((8 << i) / 1e3 if i > 5 else 0)}
+                                                 for i in range(20)],
+                               "overlap": {"time_saved_fraction": 0.25},
+                               "overlap_small": {"compute_ms": 0.5, "overlapped_ms": 0.52}}
+    (tmp_path / "net.json").write_text(json.dumps({"mpi_network": document["mpi_network"]}))
+    (tmp_path / "both.json").write_text(json.dumps(document))
+    (tmp_path / "node.json").write_text(json.dumps(bench_document()))
+    for measured in (model.Machine.from_bench(tmp_path / "both.json"),
+                     model.Machine.from_bench(tmp_path / "node.json", network_bench=tmp_path / "net.json")):
+        assert measured.network_latency == pytest.approx(10 * US) and measured.network_bandwidth == pytest.approx(1e9)
+        assert measured.network_unhidden == pytest.approx(0.75) and measured.network_overhead == pytest.approx(20 * US)
+    # Given figures win over measured ones; without a measurement, overlap hides everything it can.
+    given = model.Machine.from_bench(tmp_path / "both.json", network_latency=2 * US)
+    assert given.network_latency == 2 * US and given.network_bandwidth == pytest.approx(1e9)
+    assert machine.network_unhidden == 0 and machine.network_overhead == 0
+    # Two hosts of one rank, 512 x 256 blocks: the network message (10 us + 4 KiB / 1 GB/s) is far shorter than
+    # the interior, yet its CPU cost stays on the critical path: 20 us, and 3/4 of 4 KiB at 1 GB/s.
+    measured = model.Machine.from_bench(tmp_path / "both.json")
+    p = model.predict(measured, model.Layout.planned(512, 512, 2, 1, 1))
+    network = 10 * US + 8 * 512 / 1e9
+    assert p.exchange == pytest.approx(network, rel=1e-12)
+    assert p.exposed == pytest.approx(20 * US + 0.75 * 8 * 512 / 1e9, rel=1e-12)
+    # 32 x 32 blocks on 4 hosts: two network neighbours each, and an interior (0.96 us) shorter than the messages.
+    p = model.predict(measured, model.Layout.planned(64, 64, 4, 1, 1))
+    assert p.exposed == pytest.approx(max(2 * (20 * US + 0.75 * 256 / 1e9), 2 * (10 * US + 256 / 1e9) - 31 * 31 / 1e9))
+    with pytest.raises(ReportError, match="no measurement between hosts"):
+        model.Machine.from_bench(tmp_path / "node.json", network_bench=tmp_path / "node.json")
+
+
 def test_refusals(machine, tmp_path):
     with pytest.raises(ReportError, match="bench ran on 4"):
         model.predict(machine, model.Layout.planned(4096, 4096, 8, 1, 8))

@@ -1,7 +1,9 @@
-"""Batch jobs through a real single-node Slurm (munged, slurmctld, slurmd
-started by scripts/slurm-start, stopped by scripts/slurm-stop)."""
+"""Batch jobs through a real Slurm (munged, slurmctld, slurmd started by
+scripts/slurm-start, stopped by scripts/slurm-stop): on one node, and on a
+node per host of the test bed (scripts/cluster-start)."""
 
 import csv
+import json
 import os
 import subprocess
 import time
@@ -114,3 +116,133 @@ def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm,
     reference = mpirun(tmp_path, 2, 1, ["--output", "reference.h5", str(source)])
     assert reference.returncode == 0, reference.stderr
     assert_bitwise_equal(run_dir / "result.h5", tmp_path / "reference.h5")
+
+
+# MARK: Several nodes: a slurmd on each host of the test bed
+
+@pytest.fixture(scope="module")
+def slurm_nodes(testbed):
+    started = subprocess.run([str(REPO / "scripts/slurm-start"), "--testbed", str(testbed.directory)],
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    directory = started.stdout.strip().splitlines()[-1]
+    env = {**os.environ, "SLURM_CONF": f"{directory}/slurm.conf"}
+    nodes = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t"], capture_output=True, text=True, env=env).stdout
+    assert nodes.split() == ["node1", "idle", "node2", "idle", "node3", "idle"], nodes
+    yield env
+    subprocess.run([str(REPO / "scripts/slurm-stop"), directory], timeout=60)
+
+
+def job_log(tmp_path, job_id):
+    return (tmp_path / f"job-{job_id}.out").read_text()
+
+
+def test_sbatch_hybrid_job_on_two_nodes(slurm_nodes, tmp_path):
+    """--nodes=2: srun starts two tasks on each of two hosts, which exchange halos over TCP."""
+    source = tmp_path / "small.json"
+    source.write_text(json.dumps(heat_input(time={"steps": 30}, output={"every": 10})))
+    env = {**slurm_nodes, "INPUT": str(source), "RUN_DIR": str(tmp_path / "run")}
+    job = subprocess.run(["sbatch", "--wait", "--parsable", "--nodes=2", "--ntasks-per-node=2", "--cpus-per-task=1",
+                          f"--output={tmp_path}/job-%j.out", "jobs/hybrid.slurm"],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert job.returncode == 0, job.stderr
+    job_id = job.stdout.strip().split(";")[0]
+    log = job_log(tmp_path, job_id)
+    assert f"miniapp job {job_id}: 4 ranks x 1 threads on node[1-2]" in log and "Done:" in log, log
+    with h5py.File(tmp_path / "run/result.h5") as f:
+        hosts = [h.decode() for h in f["decomposition/hostnames"][:]]
+        assert sorted(hosts) == ["node1", "node1", "node2", "node2"], hosts
+        assert f.attrs["ranks"] == 4 and list(f["fields/step"][:]) == [0, 10, 20, 30]
+        u = f["fields/u"][-1]
+    reference = subprocess.run(["mpirun", "-np", "1", str(REPO / "miniapp"), "--quiet", "--output",
+                                str(tmp_path / "one.h5"), str(source)], capture_output=True, text=True, timeout=60)
+    assert reference.returncode == 0, reference.stderr
+    with h5py.File(tmp_path / "one.h5") as f:
+        assert f["fields/u"][-1].tobytes() == u.tobytes()
+
+
+def test_scaling_study_over_one_and_two_nodes(slurm_nodes, quick_bench, network_bench, tmp_path):
+    """jobs/submit-scaling --nodes: each run of the job array spread over its
+    node count by srun; the report counts the hosts and sets the model, with
+    the network measured between two hosts, beside every run."""
+    source = tmp_path / "small.json"
+    source.write_text(json.dumps(heat_input(grid={"nx": 256, "ny": 256}, output={"every": 0, "diagnostics_every": 0})))
+    study = tmp_path / "study"
+    result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--nodes", "1,2", "--ranks", "2",
+                             "--threads", "1", "--input", str(source), "--steps", "100", "--study-dir", str(study),
+                             "--wait", "--time", "00:05:00", "--model", str(quick_bench),
+                             "--network-bench", str(network_bench[1])],
+                            capture_output=True, text=True, cwd=REPO, env=slurm_nodes, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = list(csv.DictReader((study / "report/scaling.csv").open()))
+    assert sorted(int(r["hosts"]) for r in rows) == [1, 2]
+    assert all(float(r["model_over_measured"]) > 0 for r in rows), rows   # the model describes every run
+    for nodes in (1, 2):
+        with h5py.File(study / "results" / f"n{nodes}-r2-t1.h5") as f:
+            assert len({h for h in f["decomposition/hostnames"][:]}) == nodes
+
+
+def test_a_node_cut_off_ends_the_job_and_the_requeued_job_continues_from_its_checkpoint(slurm_nodes, testbed, tmp_path):
+    """A node's link cut mid-job: its neighbours' watchdogs end the step within
+    seconds (srun has no keepalive of its own), Slurm declares the node down
+    and requeues the job, which continues on the nodes left from the last
+    checkpoint and ends with the same bits as a run that never failed."""
+    # ~150 us a step across two hosts: a checkpoint about every 0.75 s, 6 s in all.
+    document = heat_input(time={"steps": 40_000}, output={"every": 0, "diagnostics_every": 1000, "checkpoint_every": 5000})
+    source = tmp_path / "long.json"
+    source.write_text(json.dumps(document))
+    env = {**slurm_nodes, "INPUT": str(source), "RUN_DIR": str(tmp_path / "run"),
+           "ARGS": "--quiet --peer-timeout 3"}
+    submitted = subprocess.run(["sbatch", "--parsable", "--nodes=2", "--ntasks-per-node=2", "--cpus-per-task=1",
+                                f"--output={tmp_path}/job-%j.out", "jobs/hybrid.slurm"],
+                               capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().split(";")[0]
+
+    def squeue(fmt):
+        return subprocess.run(["squeue", "-h", "-j", job_id, "-o", fmt], capture_output=True, text=True,
+                              env=slurm_nodes).stdout.strip()
+    checkpoint = tmp_path / "run/result.chk.h5"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists():
+        assert time.monotonic() < deadline, job_log(tmp_path, job_id)
+        time.sleep(0.2)
+    nodes = squeue("%N")
+    assert nodes == "node[1-2]", nodes
+    time.sleep(0.2)   # between two checkpoints: the ranks exchange halos
+    try:
+        testbed.link("node2", "down")
+        cut = time.monotonic()
+        while squeue("%t") == "R":
+            assert time.monotonic() - cut < 60, "the job still runs a minute after its node was cut off"
+            time.sleep(0.2)
+        ended = time.monotonic() - cut
+        log = job_log(tmp_path, job_id)
+        assert "no message from rank" in log and "on node2" in log, log
+        assert ended < 30, (ended, log)
+        # Slurm declared node2 down and requeued the job: skip its two-minute
+        # requeue delay, as an operator would. node2 stays dead meanwhile.
+        assert squeue("%t") == "PD", squeue("%t %r")
+        subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True, env=slurm_nodes)
+        deadline = time.monotonic() + 240
+        while squeue("%t"):
+            assert time.monotonic() < deadline, job_log(tmp_path, job_id)
+            time.sleep(0.5)
+    finally:
+        testbed.link("node2", "up")
+        subprocess.run(["scontrol", "update", "NodeName=node2", "State=RESUME"], env=slurm_nodes, capture_output=True)
+    log = job_log(tmp_path, job_id)
+    assert "requeued (restart 1): continuing from" in log and "on node[1,3]" in log, log
+    with h5py.File(tmp_path / "run/result.h5") as f:
+        hosts = sorted(set(h.decode() for h in f["decomposition/hostnames"][:]))
+        assert hosts == ["node1", "node3"], hosts
+        assert f.attrs["ending"] == b"completed"
+        restarted_at = int(f.attrs["restart_step"])
+        u, total = f["fields/u"][-1], f["diagnostics/total"][:]
+    assert restarted_at > 0
+    reference = subprocess.run(["mpirun", "-np", "1", str(REPO / "miniapp"), "--quiet", "--checkpoint-every", "0",
+                                "--output", str(tmp_path / "reference.h5"), str(source)], capture_output=True, text=True,
+                               timeout=300)
+    assert reference.returncode == 0, reference.stderr
+    with h5py.File(tmp_path / "reference.h5") as f:
+        assert f["fields/u"][-1].tobytes() == u.tobytes() and f["diagnostics/total"][:].tobytes() == total.tobytes()
