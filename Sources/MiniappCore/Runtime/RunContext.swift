@@ -28,6 +28,8 @@ public final class RunContext {
     public let cpusOnMachine: Int
     /// True when some machine runs more threads than it has CPUs for.
     public let anyMachineOversubscribed: Bool
+    /// How many hosts the job's ranks run on.
+    public let hostCount: Int
 
     /// Where this rank runs, for messages: "node2", or "node2 (a machine shared
     /// with node1, node3)" when hosts share a machine.
@@ -60,6 +62,7 @@ public final class RunContext {
             sharing.insert(hosts[rank])
         }
         let machine = self.machine
+        hostCount = Set(hosts).count
         ranksOnMachine = machines.filter { $0 == machine }.count
         hostsOnMachine = sharing.sorted()
         cpusOnMachine = max(1, union.count)

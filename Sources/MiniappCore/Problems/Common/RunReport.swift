@@ -49,8 +49,29 @@ enum RunReport {
         try output.setAttributes(attributes)
     }
 
+    /// Warnings about where the ranks run, from rank 0, once each.
+    static func warnAboutPlacement(_ context: RunContext) {
+        warnAboutAffinity(context)
+        warnAboutLauncher(context)
+    }
+
+    /// One warning, from rank 0, if mpirun runs the ranks on several hosts
+    /// without keepalives on its own connections: a host that vanishes then
+    /// leaves mpirun waiting for its daemon for many minutes (the kernel's
+    /// TCP retransmissions), after miniapp's ranks have ended (PeerWatchdog).
+    private static func warnAboutLauncher(_ context: RunContext) {
+        let environment = ProcessInfo.processInfo.environment
+        guard context.hostCount > 1, environment["OMPI_MCA_orte_hnp_uri"] != nil,   // started by mpirun
+              Double(environment["OMPI_MCA_oob_tcp_keepalive_time"] ?? "300") ?? 300 > 60 else { return }
+        context.console.warning(
+            "mpirun runs these ranks on \(context.hostCount) hosts with Open MPI's default keepalive (5 minutes of "
+            + "silence before a first probe): if a host vanishes, miniapp's ranks end after --peer-timeout, but mpirun "
+            + "waits for the lost host for many minutes; `mpirun --mca oob_tcp_keepalive_time 1 --mca "
+            + "oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3` ends the job within seconds")
+    }
+
     /// One warning, from rank 0, if any rank's threads must share cores.
-    static func warnAboutAffinity(_ context: RunContext) {
+    private static func warnAboutAffinity(_ context: RunContext) {
         let fewest = (try? context.world.allreduce(Int64(context.allowedCPUs.count), op: .min)) ?? 0
         let t = context.threads
         if context.anyMachineOversubscribed && fewest >= Int64(t) {

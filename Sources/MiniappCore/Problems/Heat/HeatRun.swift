@@ -34,7 +34,7 @@ struct HeatRun {
         let model = HeatModel(c, block: setup.block)
 
         printSetup(model: model, setup: setup, checkpoints: plan)
-        RunReport.warnAboutAffinity(context)
+        RunReport.warnAboutPlacement(context)
 
         // Memory first, then the restart, then the output: a failure in
         // either leaves no file behind.

@@ -35,7 +35,7 @@ struct IntegrateRun {
         console.info("  processes   \(setup.processesLine(context: context, threadSource: threadSource))")
         console.info("  blocks      \(setup.blocksLine) points per rank; \(c.repeats) integration\(c.repeats == 1 ? "" : "s") per integrand")
         console.info("")
-        RunReport.warnAboutAffinity(context)
+        RunReport.warnAboutPlacement(context)
         let output = try comm.collectively { try ResultFile(path: c.path, communicator: comm, nx: c.n, ny: c.n, snapshotFields: []) }
 
         let block = setup.block

@@ -28,7 +28,7 @@ struct TealeafRun {
         try MemoryCheck.require(arrays: TealeafSolver.fieldCount(c.solver), halo: halo, setup: setup, context: context)
         let model = TealeafModel(c, block: setup.block, halo: halo, coords: setup.topology.coords, dims: setup.topology.dims)
         printSetup(setup: setup, model: model, checkpoints: plan)
-        RunReport.warnAboutAffinity(context)
+        RunReport.warnAboutPlacement(context)
 
         // Memory first, then the restart, then the output: a failure in
         // either leaves no file behind.
