@@ -178,3 +178,14 @@ def test_local_study_over_hosts_against_the_model(testbed, quick_bench, network_
     for key, row in rows.items():
         if key != (3, 1):
             assert float(row["model_over_measured"]) > 0, (key, row)
+
+
+def test_a_warning_when_mpirun_spans_hosts_without_keepalives(run_on_hosts):
+    """Without keepalives mpirun would wait for a lost host for many minutes: said once, by rank 0."""
+    warning = "with Open MPI's default keepalive"
+    quiet = run_on_hosts(heat_input(time={"steps": 5}), hosts=2, np=2, name="keepalive")
+    assert quiet.returncode == 0 and warning not in quiet.stderr, quiet.stderr
+    loud = run_on_hosts(heat_input(time={"steps": 5}), hosts=2, np=2, name="default",
+                        env={"OMPI_MCA_oob_tcp_keepalive_time": "300"})
+    assert loud.returncode == 0 and loud.stderr.count(warning) == 1, loud.stderr
+    assert "oob_tcp_keepalive_time 1" in loud.stderr
