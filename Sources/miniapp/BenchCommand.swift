@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark: memory bandwidth and roofline, the heat kernel against it and against C, "
             + "schemes beyond one sweep per pass, fork-join, halo exchange, MPI_Allreduce, HDF5 writes.",
-        discussion: "Run it directly (not under mpirun): it starts its own MPI runs. See README, \"Performance\".")
+        discussion: "Run it directly (not under mpirun): it starts its own MPI runs. What the figures mean: "
+            + "docs/performance.md.")
 
     @Flag(name: .long, help: "Fewer grids and repetitions (a few minutes less).")
     var quick = false

@@ -11,14 +11,14 @@ struct MiniappCommand: ParsableCommand {
             miniapp [--threads N] [--output PATH] [--steps N] [--dims PXxPY] [--force] [--quiet|--verbose]
                     [--checkpoint-every N] [--json PATH] [--profile N] [--peer-timeout S] INPUT
               miniapp --restart CHECKPOINT [INPUT] [options]
-              miniapp bench [--quick] [--json PATH] [--h5 PATH]
+              miniapp bench [--quick] [--json PATH] [--h5 PATH] [--hostfile PATH] [--network-only]
             """,
         discussion: """
             Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
             The options of a run: miniapp help run.
             Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1.
             SIGTERM, SIGINT or SIGUSR1 stops a run after a checkpoint (exit status 75); --restart continues it.
-            Every input key is documented in README.md ("Input").
+            Every option, input key, exit status and output dataset: docs/reference.md.
             """,
         version: "miniapp \(miniappVersion)",
         subcommands: [RunCommand.self, BenchCommand.self, BenchPartCommand.self],

@@ -1,5 +1,5 @@
 """Results do not depend on the vector instructions the kernels were built
-for (README, "Reproducibility"): second builds for baseline x86-64 (SSE2
+for (docs/numerics.md): second builds for baseline x86-64 (SSE2
 only; the band kernels' multiply-adds computed by a library call) and, on a
 host with AVX-512, for AVX2 (x86-64-v3: 8-wide vectors in two registers)
 give the bits of this build for every heat scheme and a TeaLeaf solve. Each

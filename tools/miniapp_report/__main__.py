@@ -4,13 +4,14 @@
   miniapp-report model BENCH.json --grid NX NY --ranks 1,4,16 --threads 1,4 [--ranks-per-node Q] [--network-bench NET.json]
   miniapp-report show RUN.h5 [--plot FILE.png]
   miniapp-report field RUN.h5 [--snapshot last|all|K] [--field u] [--out DIR]
+  miniapp-report results BENCH.json [--study DIR ...] [--date YYYY-MM-DD] [--out PAGE.md]
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import model, scaling, summary
+from . import model, results_page, scaling, summary
 from .results import ReportError, load
 
 
@@ -73,6 +74,16 @@ def main(argv=None):
     p.add_argument("file", type=Path)
     p.add_argument("--plot", type=Path, help="also write a PNG of the diagnostics over time")
 
+    p = commands.add_parser("results", help="the dated results page of a machine (Markdown) from `miniapp bench --json`",
+                            description="Every figure of a `miniapp bench --json` file as Markdown tables, and the "
+                                        "performance model against the runs of scaling studies reported with --model.")
+    p.add_argument("bench", type=Path, help="the JSON of `miniapp bench`")
+    p.add_argument("--study", type=Path, action="append", default=[], metavar="DIR",
+                   help="a report of `scaling --model`, or a study directory of jobs/submit-scaling run with "
+                        "--model (repeatable)")
+    p.add_argument("--date", help="the page's date (default: the bench file's)")
+    p.add_argument("--out", type=Path, help="write the page here (default: standard output)")
+
     p = commands.add_parser("field", help="PNG images of field snapshots")
     p.add_argument("file", type=Path)
     p.add_argument("--snapshot", default="last", help="last (default), all, or an index")
@@ -106,6 +117,13 @@ def main(argv=None):
             print(summary.describe(run), end="")
             if args.plot:
                 print(f"wrote {summary.diagnostics_plot(run, args.plot)}")
+        elif args.command == "results":
+            text = results_page.page(args.bench, args.study, args.date)
+            if args.out:
+                args.out.write_text(text)
+                print(f"wrote {args.out}")
+            else:
+                print(text, end="")
         elif args.command == "field":
             run = load(args.file)
             for path in summary.field_images(run, args.out, args.snapshot, args.field):
@@ -116,5 +134,10 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
+def run():
+    """The `miniapp-report` entry point of the installed package."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

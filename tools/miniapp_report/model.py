@@ -1,5 +1,5 @@
-"""The performance model of the heat problem's stepping (README,
-"Performance"): what one time step costs a rank, from figures measured by
+"""The performance model of the heat problem's stepping
+(docs/performance.md): what one time step costs a rank, from figures measured by
 `miniapp bench` (update rates in and out of cache, MPI latency and bandwidth
 between ranks, the thread pool's fork-join round), and what the slowest rank
 makes of a strong- or weak-scaling run.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .results import ReportError
 
-CLOCK_READS_PER_STEP = 10     # the phase timers (README, "Performance")
+CLOCK_READS_PER_STEP = 10     # the phase timers (docs/performance.md)
 ROW_ALIGNMENT = 8             # doubles: Field.paddedStride rounds rows up to a cache line
 
 

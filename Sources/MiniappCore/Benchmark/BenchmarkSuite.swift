@@ -515,9 +515,9 @@ private final class Suite {
         say("7. Between two hosts (\(hosts.joined(separator: " and "))), one rank on each: halo exchange, median")
         describeExchange(result, where: "across hosts the kernel's TCP moves the bytes while the core computes")
         if let a = result["allreduce_us"] { say("   MPI_Allreduce: " + describeAllreduce(a)) }
-        if let latency = Self.latencyAndBandwidth(result) {
-            say("   for the performance model: latency \(Format.fixed(latency.latency * 1e6, 1)) us, bandwidth "
-                + "\(Format.fixed(latency.bandwidth / 1e9, 2)) GB/s (tools/miniapp-report reads them from this file)")
+        if let figures = Self.latencyAndBandwidth(result) {
+            say("   for the performance model: latency \(Format.fixed(figures.latency * 1e6, 1)) us, bandwidth "
+                + "\(Format.fixed(figures.bandwidth / 1e9, 2)) GB/s (tools/miniapp-report reads them from this file)")
         }
         document.append(("mpi_network", result))
     }
@@ -560,6 +560,11 @@ private final class Suite {
             + "\(percent("hidden_fraction")) of the exchange hidden, \(percent("time_saved_fraction")) of it saved)")
         say("     overlapped without those calls \(ms("unpolled_ms")) (\(percent("unpolled_hidden_fraction")) hidden, "
             + "\(percent("unpolled_time_saved_fraction")) saved); \(note)")
+        if let s = result["overlap_small"] {
+            let us = { (key: String) in Format.fixed(1000 * self.number(s[key]), 1) + " us" }
+            say("   a small exchange (\(Format.bytes(Int(number(s["message_bytes"])))) each way, \(us("exchange_ms")) alone) "
+                + "under a \(us("compute_ms")) interior: blocking \(us("blocking_ms")), overlapped \(us("overlapped_ms"))")
+        }
     }
 
     private func describeAllreduce(_ a: JSONNode) -> String {

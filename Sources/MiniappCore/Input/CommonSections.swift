@@ -53,7 +53,7 @@ public struct OutputSpec: Sendable, Equatable {
 }
 
 /// Checkpoints, in the "output" section: `"checkpoint_every": N` and
-/// `"checkpoint_path": "..."` (README, "Checkpoint and restart").
+/// `"checkpoint_path": "..."` (docs/guide/restart-and-faults.md).
 public struct CheckpointSpec: Sendable, Equatable {
     /// A checkpoint every this many steps; 0: only when a stop signal arrives.
     public var every = 0

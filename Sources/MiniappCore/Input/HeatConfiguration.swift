@@ -1,7 +1,7 @@
 import Foundation
 
 /// The explicit heat-equation problem: u_t = alpha * laplacian(u) on a
-/// rectangle, FTCS with the 5-point stencil (see README, "Input").
+/// rectangle, FTCS with the 5-point stencil (see docs/guide/input.md).
 public struct HeatConfiguration: Sendable, Equatable {
     public struct Grid: Sendable, Equatable {
         public var nx: Int, ny: Int
@@ -28,7 +28,7 @@ public struct HeatConfiguration: Sendable, Equatable {
     public var output: OutputSpec
     public var scheme = Scheme()
 
-    /// How the time steps are organised (see README, "Performance").
+    /// How the time steps are organised (see docs/performance.md).
     public struct Scheme: Sendable, Equatable {
         /// Halo exchanged once every `haloDepth` steps, `haloDepth` points
         /// deep; the steps in between compute redundantly into the halo.

@@ -3,7 +3,7 @@ import Foundation
 /// The implicit heat-conduction problem of TeaLeaf (UK Mini-App Consortium):
 /// material states on a rectangle of cells, temperature u = energy * density,
 /// conduction coefficients from the density, zero-flux outer boundaries, one
-/// backward-Euler solve per step (see README, "Problem tealeaf").
+/// backward-Euler solve per step (see docs/guide/tealeaf.md).
 ///
 /// Read from our JSON or from a TeaLeaf deck (`TealeafDeck`); defaults are
 /// TeaLeaf's, so a deck means the same here as there.

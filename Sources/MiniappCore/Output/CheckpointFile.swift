@@ -6,7 +6,7 @@ import ThreadPool
 
 /// The state of a run at the end of one step: enough to continue it on any
 /// number of ranks and threads and reach the same results, bit for bit, as a
-/// run that never stopped (README, "Checkpoint and restart").
+/// run that never stopped (docs/guide/restart-and-faults.md).
 ///
 /// In the file (parallel HDF5, staged like the results file):
 ///

@@ -2,7 +2,7 @@ import Foundation
 import HDF5
 import MPI
 
-/// The results of one run in one HDF5 file (see README, "Output"), written
+/// The results of one run in one HDF5 file (see docs/guide/output.md), written
 /// with parallel HDF5 by every rank; its layout does not depend on the rank
 /// count. Field snapshots go to extendible `/fields/<name>` `[snapshots, ny, nx]`
 /// with their steps and times in `/fields/step` and `/fields/time`.

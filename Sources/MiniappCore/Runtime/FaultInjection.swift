@@ -1,7 +1,7 @@
 import Foundation
 
 /// A test switch that makes one rank fail, to exercise the paths that stop a
-/// whole job when one rank cannot go on (README, "Reliability"):
+/// whole job when one rank cannot go on (docs/guide/restart-and-faults.md):
 ///
 ///     MINIAPP_FAULT=KIND[:rank=R][:step=S][:file=output|checkpoint]
 ///

@@ -4,9 +4,9 @@ import MPI
 import Synchronization
 
 /// Ends the job when the main thread of this rank has waited too long in
-/// one MPI call during the time loop (README, "Faults that only networks
-/// have"): a host that vanished or was cut off gives MPI over TCP no error,
-/// only silence, and every rank waiting for it would wait for ever.
+/// one MPI call during the time loop (docs/guide/several-hosts.md): a host
+/// that vanished or was cut off gives MPI over TCP no error, only silence,
+/// and every rank waiting for it would wait for ever.
 ///
 /// A thread of its own looks at `BlockingCalls` a few times a second. When
 /// one call has lasted `limit` seconds it prints which rank the wait was
@@ -53,9 +53,8 @@ enum PeerWatchdog {
         peerNames.withLock { $0[communicator.identity] = names }
     }
 
-    /// Watch the calls from now on (the time loop begins) / no longer.
+    /// Watch the calls from now on: the time loop begins.
     static func arm() { armed.store(true, ordering: .releasing) }
-    static func disarm() { armed.store(false, ordering: .releasing) }
 
     private static func watch(interval: Double) {
         var watched: UInt64 = 0

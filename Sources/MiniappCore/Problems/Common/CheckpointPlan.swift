@@ -1,5 +1,5 @@
 /// Where a run's checkpoints go, how often, and what they record besides
-/// the state (README, "Checkpoint and restart").
+/// the state (docs/guide/restart-and-faults.md).
 struct CheckpointPlan: CustomStringConvertible {
     let path: String
     /// Steps between checkpoints; 0: only on a stop signal.

@@ -19,7 +19,7 @@ struct RestartPlan {
 
     /// Reads the input of a restart (collective): the checkpoint's own
     /// input, or `inputPath` when given, which must describe the same problem
-    /// (README, "Checkpoint and restart"). Rank 0 checks the checkpoint first.
+    /// (docs/guide/restart-and-faults.md). Rank 0 checks the checkpoint first.
     static func read(_ path: String, inputPath: String?, world: Communicator) throws -> (ProblemInput, RestartPlan) {
         let header = try world.collectively { () throws -> String in
             guard world.isRoot else { return "" }
