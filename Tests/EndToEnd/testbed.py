@@ -26,12 +26,13 @@ class TestBed:
         self.slots = int((self.directory / "hostfile").read_text().split("slots=")[1].split()[0])
 
     @classmethod
-    def start(cls, hosts=3):
-        """A new test bed, or the reason why this machine cannot make one."""
+    def start(cls, hosts=3, delay=None):
+        """A new test bed (its links `delay` long, e.g. "200us"), or the reason
+        why this machine cannot make one."""
         if os.geteuid() != 0:
             return None, "network namespaces and links need root (CI runs as root)"
-        started = subprocess.run([str(REPO / "scripts/cluster-start"), "--hosts", str(hosts)], capture_output=True,
-                                 text=True, timeout=120)
+        started = subprocess.run([str(REPO / "scripts/cluster-start"), "--hosts", str(hosts),
+                                  *(["--delay", delay] if delay else [])], capture_output=True, text=True, timeout=120)
         if started.returncode == 2:
             return None, f"this machine cannot make a test bed of hosts: {started.stderr.strip()}"
         assert started.returncode == 0, started.stderr

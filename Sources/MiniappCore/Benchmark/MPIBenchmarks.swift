@@ -60,7 +60,7 @@ public enum MPIBenchmarks {
             let requests = RequestSet(capacity: 2)
             let repeats = max(10, min(2000, (1 << 24) / max(n, 1) / 8))
             try comm.barrier()
-            let sample = try measure(repeats: repeats, warmup: 5) {
+            let sample = try measure(repeats: repeats, warmup: 5, batch: max(1, min(8, repeats / 10))) {
                 try requests.receive(into: receive, count: n, type: Double.mpiDatatype, from: other, tag: 7, on: comm)
                 try requests.send(from: send, count: n, type: Double.mpiDatatype, to: other, tag: 7, on: comm)
                 try requests.waitAll()
@@ -167,7 +167,7 @@ public enum MPIBenchmarks {
         for (name, count) in [("one_double", 1), ("one_exact_sum", ExactSum.wordCount), ("three_exact_sums", 3 * ExactSum.wordCount)] {
             var words = [Int64](repeating: 1, count: count)
             try comm.barrier()
-            let sample = try measure(repeats: 2000, warmup: 100) { try comm.allreduce(&words, op: .sum) }
+            let sample = try measure(repeats: 2000, warmup: 100, batch: 8) { try comm.allreduce(&words, op: .sum) }
             result.append((name, .double(sample.median * 1e6)))
         }
         return .object(result)
