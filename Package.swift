@@ -35,6 +35,16 @@ let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"] + (march.map { ["-Xcc", "-march=\($0)"] } ?? []), .when(configuration: .release)),
 ] + (vectorCondition.map { [.define($0, .when(configuration: .release))] } ?? [])
 
+// MPI and HDF5 come from scripts/configure, which finds the MPI compiler
+// wrapper (MPICC, else mpicc) and the parallel HDF5 built for it, and writes
+// their flags as the pkg-config files miniapp-mpi and miniapp-hdf5 that
+// PKG_CONFIG_PATH leads to. Run-time search paths that a .pc file cannot
+// carry (modules, Spack) come in MINIAPP_RPATH.
+let runtimePaths = (Context.environment["MINIAPP_RPATH"] ?? "").split(separator: ":").map(String.init)
+let mpiLinkerFlags: [LinkerSetting] = runtimePaths.isEmpty ? [] : [
+    .unsafeFlags(runtimePaths.flatMap { ["-Xlinker", "-rpath", "-Xlinker", $0] }),
+]
+
 let package = Package(
     name: "miniapp",
     products: [
@@ -44,17 +54,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // C libraries, imported through pkg-config; the shims expose what Swift cannot import.
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
-                       providers: [.apt(["libopenmpi-dev"])]),
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-openmpi",
-                       providers: [.apt(["libhdf5-openmpi-dev"])]),
+        // C libraries, through scripts/configure's pkg-config files; the
+        // shims expose what Swift cannot import, alike for both MPI families.
+        .systemLibrary(name: "CMPI", pkgConfig: "miniapp-mpi"),
+        .systemLibrary(name: "CHDF5", pkgConfig: "miniapp-hdf5"),
         // Linux-only calls (affinity, futex) that Glibc does not show to Swift.
         .target(name: "CMiniappLinux"),
 
         // Thin Swift wrappers that own their handles.
-        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "MPI", dependencies: ["CMPI"], linkerSettings: mpiLinkerFlags),
         .target(name: "HDF5", dependencies: ["CHDF5", "MPI"]),
+        // Starting jobs: mpirun, Hydra's mpiexec or srun, as this build's MPI needs.
+        .target(name: "Launch", dependencies: ["MPI"]),
 
         // Persistent fork-join thread pool with per-thread slots.
         .target(name: "ThreadPool", dependencies: ["CMiniappLinux"]),
@@ -66,11 +77,11 @@ let package = Package(
 
         // Input, decomposition, halo exchange, problems, output, console.
         .target(name: "MiniappCore",
-                dependencies: ["MPI", "HDF5", "ThreadPool", "Kernels", "CMiniappLinux"]),
+                dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "CMiniappLinux"]),
 
         // The command-line tool.
         .executableTarget(name: "miniapp", dependencies: [
-            "MiniappCore",
+            "MiniappCore", "Launch", "MPI", "HDF5", "ThreadPool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -78,6 +89,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ThreadPoolTests", dependencies: ["ThreadPool"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "MPI"]),
         .testTarget(name: "MiniappCoreTests", dependencies: ["MiniappCore", "TestSupport"]),
     ]
 )

@@ -11,14 +11,27 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
     export PATH="$PATH:/opt/swift/usr/bin"
 fi
 
-# Open MPI refuses to run as root unless told; more ranks than cores need
-# oversubscription. Set here for our scripts only, never in a user's profile.
-mpi_environment() {
-    if [ "$(id -u)" = 0 ]; then
-        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    fi
-    export OMPI_MCA_rmaps_base_oversubscribe=1
-    # Waiting ranks yield their core instead of polling it: on a machine
-    # with fewer cores than ranks x threads, polling starves the threads.
-    export OMPI_MCA_mpi_yield_when_idle=1
+# configure_build: scripts/configure for the MPI that MPICC (else mpicc)
+# names, then its build.env: MINIAPP_BUILD_DIR, MINIAPP_MPI_NAME, ... and
+# the PKG_CONFIG_PATH and MINIAPP_RPATH that the Swift build reads.
+configure_build() {
+    local build
+    build=$("$REPO_ROOT/scripts/configure") || exit $?
+    # shellcheck disable=SC1091
+    source "$build/config/build.env"
+}
+
+# swift_in_build COMMAND [ARGS]: `swift COMMAND` in the configured build
+# directory. SwiftPM's build-manifest cache does not see the flags of
+# scripts/configure's pkg-config files change: it is left off.
+swift_in_build() {
+    local command=$1
+    shift
+    swift "$command" --scratch-path "$MINIAPP_BUILD_DIR" --disable-build-manifest-caching "$@"
+}
+
+# quiet_build: runs its arguments, leaving out the compiler's progress lines.
+quiet_build() {
+    "$@" 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]|started\.$' || true; }
+    return "${PIPESTATUS[0]}"
 }

@@ -30,7 +30,9 @@ public struct HDF5Error: Error, CustomStringConvertible {
         H5Eclear2(hid_t(H5E_DEFAULT))
         // The innermost entries say what went wrong at the system level
         // (e.g. "unable to open file: ... errno = 13, error message = 'Permission denied'").
-        let useful = messages.lines.filter { !$0.isEmpty }
+        // MPICH's MPI-IO messages carry an error stack of several lines: one message is one line.
+        let useful = messages.lines.map { $0.split(whereSeparator: \.isNewline).joined(separator: " ") }
+            .filter { !$0.isEmpty }
         return HDF5Error(operation: operation, detail: useful.suffix(2).reversed().joined(separator: "; "))
     }
 }

@@ -56,13 +56,13 @@ public enum BlockingCalls {
     /// waits; `allowance`: seconds it may take by its nature (I/O).
     @inline(__always)
     public static func during<T>(_ call: StaticString, allowance: Double = 0, _ body: () throws -> T) rethrows -> T {
-        enter(call, peers: nil, count: 0, communicator: nil, allowance: allowance)
+        enter(call, peers: nil, count: 0, communicator: 0, allowance: allowance)
         defer { leave() }
         return try body()
     }
 
     /// Point-to-point: `peers[i]` is the rank that request i talks to.
-    static func enter(_ call: StaticString, peers: UnsafePointer<Int32>?, count: Int, communicator: MPI_Comm?,
+    static func enter(_ call: StaticString, peers: UnsafePointer<Int32>?, count: Int, communicator: UInt,
                       allowance: Double = 0) {
         depth += 1
         guard depth == 1 else { return }
@@ -71,7 +71,7 @@ public enum BlockingCalls {
         peerList.store(UInt(bitPattern: peers), ordering: .relaxed)
         peerCount.store(min(count, 64), ordering: .relaxed)
         pendingMask.store(count >= 64 ? ~0 : (1 << UInt64(count)) - 1, ordering: .relaxed)
-        communicatorBits.store(UInt(bitPattern: communicator), ordering: .relaxed)
+        communicatorBits.store(communicator, ordering: .relaxed)
         began.store(now(), ordering: .releasing)
     }
 

@@ -22,10 +22,10 @@ public final class CartesianTopology: @unchecked Sendable {
         precondition(dims.count == periods.count)
         var d = dims.map { Int32($0) }
         var p = periods.map { Int32($0 ? 1 : 0) }
-        var comm: MPI_Comm? = cmpi_comm_null()
-        try check(MPI_Cart_create(parent.handle, Int32(d.count), &d, &p, reorder ? 1 : 0, &comm), "MPI_Cart_create")
-        guard let comm, comm != cmpi_comm_null() else {
-            throw MPIError(function: "MPI_Cart_create (rank left out of the grid)", code: MPI_ERR_TOPOLOGY)
+        var comm = cmpi_comm_null()
+        try check(cmpi_cart_create(parent.handle, Int32(d.count), &d, &p, reorder ? 1 : 0, &comm), "MPI_Cart_create")
+        guard comm != cmpi_comm_null() else {
+            throw MPIError(function: "MPI_Cart_create (rank left out of the grid)", code: cmpi_err_topology())
         }
         communicator = try Communicator(handle: comm, owned: true)
         self.dims = dims
@@ -52,7 +52,7 @@ public final class CartesianTopology: @unchecked Sendable {
         for axis in dims.indices {
             var c = coords[axis] + offset[axis]
             if c < 0 || c >= dims[axis] {
-                guard periods[axis] else { return Int(MPI_PROC_NULL) }
+                guard periods[axis] else { return procNull }
                 c = ((c % dims[axis]) + dims[axis]) % dims[axis]
             }
             target.append(Int32(c))
@@ -74,4 +74,5 @@ public final class CartesianTopology: @unchecked Sendable {
     }
 }
 
-public let procNull = Int(MPI_PROC_NULL)
+/// MPI_PROC_NULL: no neighbour (-2 in Open MPI, -1 in MPICH).
+public let procNull = Int(cmpi_proc_null())

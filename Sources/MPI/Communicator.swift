@@ -5,12 +5,12 @@ import CMPI
 /// borrowed. Collective calls must be made by every rank, from the rank's main
 /// thread (the library is initialised with MPI_THREAD_FUNNELED).
 public final class Communicator: @unchecked Sendable {
-    public let handle: MPI_Comm
+    public let handle: cmpi_comm
     public let rank: Int
     public let size: Int
     private let owned: Bool
 
-    init(handle: MPI_Comm, owned: Bool) throws {
+    init(handle: cmpi_comm, owned: Bool) throws {
         self.handle = handle
         self.owned = owned
         var r: Int32 = 0, s: Int32 = 0
@@ -28,17 +28,30 @@ public final class Communicator: @unchecked Sendable {
 
     deinit {
         guard owned, !MPIRuntime.isFinalized else { return }
-        var comm: MPI_Comm? = handle
-        MPI_Comm_free(&comm)
+        var comm = handle
+        cmpi_comm_free(&comm)
     }
 
     public var isRoot: Bool { rank == 0 }
 
-    /// The handle as a number, to tell communicators apart (`BlockingCalls.Wait`).
-    public var identity: UInt { UInt(bitPattern: handle) }
+    /// A number that tells communicators apart (`BlockingCalls.Wait`).
+    public var identity: UInt { UInt(bitPattern: ObjectIdentifier(self)) }
 
     public func barrier() throws {
-        try BlockingCalls.during("MPI_Barrier") { try check(MPI_Barrier(handle), "MPI_Barrier") }
+        try collective("MPI_Barrier", blocking: { MPI_Barrier(handle) }, start: { cmpi_ibarrier(handle, $0) })
+    }
+
+    /// Runs a blocking collective, visible to a watchdog while it waits: the
+    /// blocking call itself, or, where waits give the core away
+    /// (`MPIRuntime.yieldsWhileWaiting`), its non-blocking twin tested until done.
+    private func collective(_ name: StaticString, blocking: () -> Int32,
+                            start: (UnsafeMutablePointer<cmpi_request>) -> Int32) throws {
+        try BlockingCalls.during(name) {
+            guard MPIRuntime.yieldsWhileWaiting else { return try check(blocking(), "\(name)") }
+            var request = cmpi_request_null()
+            try check(start(&request), "\(name)")
+            try MPIRuntime.yieldUntil("\(name)") { flag in cmpi_test(&request, flag) }
+        }
     }
 
     // MARK: Broadcast
@@ -46,9 +59,8 @@ public final class Communicator: @unchecked Sendable {
     public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws {
         let count = try mpiCount(values.count, "MPI_Bcast")
         try values.withUnsafeMutableBytes { buffer in
-            try BlockingCalls.during("MPI_Bcast") {
-                try check(MPI_Bcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle), "MPI_Bcast")
-            }
+            try collective("MPI_Bcast", blocking: { MPI_Bcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle) },
+                           start: { cmpi_ibcast(buffer.baseAddress, count, T.mpiDatatype, Int32(root), handle, $0) })
         }
     }
 
@@ -76,10 +88,7 @@ public final class Communicator: @unchecked Sendable {
     public func allreduce<T: MPIScalar>(_ values: inout [T], op: ReductionOp) throws {
         let count = try mpiCount(values.count, "MPI_Allreduce")
         try values.withUnsafeMutableBytes { buffer in
-            try BlockingCalls.during("MPI_Allreduce") {
-                try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
-                          "MPI_Allreduce")
-            }
+            try allreduce(buffer.baseAddress, count: count, T.mpiDatatype, op: op)
         }
     }
 
@@ -91,11 +100,14 @@ public final class Communicator: @unchecked Sendable {
 
     /// Reduction over a raw buffer, in place (for accumulators that live outside arrays).
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
-        let count = try mpiCount(buffer.count, "MPI_Allreduce")
-        try BlockingCalls.during("MPI_Allreduce") {
-            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.mpiDatatype, op.handle, handle),
-                      "MPI_Allreduce")
-        }
+        try allreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: mpiCount(buffer.count, "MPI_Allreduce"),
+                      T.mpiDatatype, op: op)
+    }
+
+    private func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int32, _ type: cmpi_datatype, op: ReductionOp) throws {
+        try collective("MPI_Allreduce",
+                       blocking: { MPI_Allreduce(cmpi_in_place(), buffer, count, type, op.handle, handle) },
+                       start: { cmpi_iallreduce(buffer, count, type, op.handle, handle, $0) })
     }
 
     // MARK: Gathers
@@ -107,10 +119,11 @@ public final class Communicator: @unchecked Sendable {
         var result = [T](repeating: first, count: values.count * size)
         try values.withUnsafeBytes { send in
             try result.withUnsafeMutableBytes { receive in
-                try BlockingCalls.during("MPI_Allgather") {
-                    try check(MPI_Allgather(send.baseAddress, count, T.mpiDatatype,
-                                            receive.baseAddress, count, T.mpiDatatype, handle), "MPI_Allgather")
-                }
+                try collective("MPI_Allgather",
+                               blocking: { MPI_Allgather(send.baseAddress, count, T.mpiDatatype, receive.baseAddress, count,
+                                                         T.mpiDatatype, handle) },
+                               start: { cmpi_iallgather(send.baseAddress, count, T.mpiDatatype, receive.baseAddress,
+                                                        handle, $0) })
             }
         }
         return result

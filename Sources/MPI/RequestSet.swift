@@ -1,14 +1,17 @@
 import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Outstanding non-blocking operations, completed together. The buffers
 /// given to `receive`/`send` must stay valid until `waitAll` or a `testAll`
 /// that returns true.
 public final class RequestSet: @unchecked Sendable {
-    private let requests: UnsafeMutablePointer<MPI_Request?>
+    private let requests: UnsafeMutablePointer<cmpi_request>
     /// The rank each request talks to, and the communicator of the last one
     /// posted: while `waitAll` blocks, `BlockingCalls` shows whom it still waits for.
     private let peers: UnsafeMutablePointer<Int32>
-    private var communicator: MPI_Comm?
+    private var communicator: UInt = 0
     private let completedIndices: UnsafeMutablePointer<Int32>
     private let capacity: Int
     public private(set) var count = 0
@@ -32,26 +35,26 @@ public final class RequestSet: @unchecked Sendable {
     }
 
     /// MPI_Irecv of `count` items of `type` (one item of a derived type describes a whole strip).
-    public func receive(into buffer: UnsafeMutableRawPointer, count: Int, type: MPI_Datatype,
+    public func receive(into buffer: UnsafeMutableRawPointer, count: Int, type: Datatype,
                         from source: Int, tag: Int, on comm: Communicator) throws {
         precondition(self.count < capacity, "RequestSet capacity exceeded")
-        try check(MPI_Irecv(buffer, mpiCount(count, "MPI_Irecv"), type, Int32(source), Int32(tag), comm.handle,
-                            requests + self.count), "MPI_Irecv")
+        try check(cmpi_irecv(buffer, mpiCount(count, "MPI_Irecv"), type.handle, Int32(source), Int32(tag), comm.handle,
+                             requests + self.count), "MPI_Irecv")
         record(peer: source, on: comm)
     }
 
     /// MPI_Isend of `count` items of `type`.
-    public func send(from buffer: UnsafeRawPointer, count: Int, type: MPI_Datatype,
+    public func send(from buffer: UnsafeRawPointer, count: Int, type: Datatype,
                      to destination: Int, tag: Int, on comm: Communicator) throws {
         precondition(self.count < capacity, "RequestSet capacity exceeded")
-        try check(MPI_Isend(buffer, mpiCount(count, "MPI_Isend"), type, Int32(destination), Int32(tag), comm.handle,
-                            requests + self.count), "MPI_Isend")
+        try check(cmpi_isend(buffer, mpiCount(count, "MPI_Isend"), type.handle, Int32(destination), Int32(tag),
+                             comm.handle, requests + self.count), "MPI_Isend")
         record(peer: destination, on: comm)
     }
 
     private func record(peer: Int, on comm: Communicator) {
         peers[count] = Int32(peer)
-        communicator = comm.handle
+        communicator = comm.identity
         count += 1
     }
 
@@ -61,7 +64,7 @@ public final class RequestSet: @unchecked Sendable {
     public func testAll() throws -> Bool {
         guard count > 0 else { return true }
         var flag: Int32 = 0
-        try check(MPI_Testall(Int32(count), requests, &flag, cmpi_statuses_ignore()), "MPI_Testall")
+        try check(cmpi_testall(Int32(count), requests, &flag), "MPI_Testall")
         if flag != 0 { count = 0 }
         return flag != 0
     }
@@ -75,9 +78,15 @@ public final class RequestSet: @unchecked Sendable {
         BlockingCalls.enter("MPI_Waitall", peers: peers, count: n, communicator: communicator)
         defer { BlockingCalls.leave() }
         var left = n
+        let yielding = MPIRuntime.yieldsWhileWaiting
         while left > 0 {
             var done: Int32 = 0
-            try check(MPI_Waitsome(Int32(n), requests, &done, completedIndices, cmpi_statuses_ignore()), "MPI_Waitall")
+            if yielding {
+                try check(cmpi_testsome(Int32(n), requests, &done, completedIndices), "MPI_Waitall")
+                if done == 0 { sched_yield(); continue }
+            } else {
+                try check(cmpi_waitsome(Int32(n), requests, &done, completedIndices), "MPI_Waitall")
+            }
             if done == cmpi_undefined() { break }    // every request already inactive
             for k in 0..<Int(done) { BlockingCalls.completed(Int(completedIndices[k])) }
             left -= Int(done)

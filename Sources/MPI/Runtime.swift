@@ -4,24 +4,19 @@ import Glibc
 #endif
 
 /// The thread support levels of MPI_Init_thread, in increasing order.
-public enum ThreadLevel: Int32, Comparable, Sendable, CustomStringConvertible {
+public enum ThreadLevel: Int32, CaseIterable, Comparable, Sendable, CustomStringConvertible {
     case single, funneled, serialized, multiple
 
     init(mpi value: Int32) {
-        switch value {
-        case Int32(MPI_THREAD_MULTIPLE): self = .multiple
-        case Int32(MPI_THREAD_SERIALIZED): self = .serialized
-        case Int32(MPI_THREAD_FUNNELED): self = .funneled
-        default: self = .single
-        }
+        self = ThreadLevel.allCases.last { $0.mpiValue == value } ?? .single
     }
 
     var mpiValue: Int32 {
         switch self {
-        case .single: Int32(MPI_THREAD_SINGLE)
-        case .funneled: Int32(MPI_THREAD_FUNNELED)
-        case .serialized: Int32(MPI_THREAD_SERIALIZED)
-        case .multiple: Int32(MPI_THREAD_MULTIPLE)
+        case .single: cmpi_thread_single()
+        case .funneled: cmpi_thread_funneled()
+        case .serialized: cmpi_thread_serialized()
+        case .multiple: cmpi_thread_multiple()
         }
     }
 
@@ -47,9 +42,9 @@ public enum MPIRuntime {
         // communicator (open-mpi/ompi#12718; seen here with 3 ranks: zeros in
         // a parallel HDF5 dataset in about one run in three). ROMIO, the
         // MPI-IO of MPICH that Open MPI also ships, writes it whole, and was
-        // the faster here. A choice the user made is kept; other MPI
-        // libraries ignore these variables.
-        if getenv("OMPI_MCA_io") == nil && getenv("OMPI_MCA_fcoll") == nil {
+        // the faster here. A choice the user made is kept. The MPICH family
+        // has ROMIO only.
+        if MPIImplementation.family == .openMPI && getenv("OMPI_MCA_io") == nil && getenv("OMPI_MCA_fcoll") == nil {
             setenv("OMPI_MCA_io", "^ompio", 0)
         }
         var provided: Int32 = 0
@@ -83,16 +78,12 @@ public enum MPIRuntime {
 
     /// Ends every process of the job; for errors that cannot be agreed on collectively.
     public static func abort(exitCode: Int32) -> Never {
+        // A launcher forwards each rank's output through a pipe, and MPI_Abort
+        // ends every rank at once: Hydra's proxies then dropped a message still
+        // in flight (3 runs in 10 here). A moment first lets it reach the user.
+        usleep(300_000)
         MPI_Abort(cmpi_comm_world(), exitCode)
         fatalError("MPI_Abort returned")
-    }
-
-    /// MPI_Get_library_version, e.g. "Open MPI v4.1.4, ...".
-    public static var libraryVersion: String {
-        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
-        var length: Int32 = 0
-        MPI_Get_library_version(&buffer, &length)
-        return trimmed(buffer, length)
     }
 
     /// MPI_Get_processor_name: the host this process runs on.
@@ -103,11 +94,28 @@ public enum MPIRuntime {
         return trimmed(buffer, length)
     }
 
+    /// Whether waits for other ranks give the core away between polls
+    /// (sched_yield) instead of polling it: for machines that run more ranks x
+    /// threads than they have cores, where a polling wait keeps the rank it
+    /// waits for off the core (Open MPI's mpi_yield_when_idle does the same
+    /// inside Open MPI; the MPICH family has no such setting). Main thread only.
+    nonisolated(unsafe) public static var yieldsWhileWaiting = false
+
+    /// Tests (`test` sets its flag) until done, yielding the core between tests.
+    static func yieldUntil(_ function: @autoclosure () -> String, _ test: (UnsafeMutablePointer<Int32>) -> Int32) throws {
+        var flag: Int32 = 0
+        while true {
+            try check(test(&flag), function())
+            if flag != 0 { return }
+            sched_yield()
+        }
+    }
+
     /// Wall-clock seconds; only differences are meaningful.
     @inline(__always)
     public static func wtime() -> Double { MPI_Wtime() }
 
-    private static func trimmed(_ buffer: [CChar], _ length: Int32) -> String {
+    static func trimmed(_ buffer: [CChar], _ length: Int32) -> String {
         let bytes = buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }
         var text = String(decoding: bytes, as: UTF8.self)
         while let last = text.last, last.isWhitespace || last == "\0" { text.removeLast() }

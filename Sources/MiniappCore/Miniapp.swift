@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Launch
 import MPI
 
 public let miniappVersion = "0.1.0"
@@ -25,6 +26,12 @@ public enum Miniapp {
         do { world = try Communicator.world() } catch {
             Console.write("miniapp: error: \(error)\n", to: .error)
             return ExitStatus.software.rawValue
+        }
+        let launch = LaunchEnvironment(ProcessInfo.processInfo.environment)
+        if let mismatch = launch.mismatch(worldSize: world.size) {
+            // Every process is rank 0 of a job of its own: the launcher's rank 0 alone says so.
+            if (launch.rank ?? 0) == 0 { Console.write("miniapp: error: \(mismatch)\n", to: .error) }
+            return ExitStatus.wrongLauncher.rawValue
         }
         let console = Console(isRoot: world.isRoot, verbosity: options.verbosity)
         guard provided >= .funneled else {

@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Results as HDF5.", valueName: "PATH"))
     var h5 = "bench.h5"
 
-    @Option(name: .long, help: ArgumentHelp("An Open MPI hostfile of two hosts or more: also measure MPI between ranks on "
+    @Option(name: .long, help: ArgumentHelp("A hostfile of two hosts or more: also measure MPI between ranks on "
                                             + "the first two (section 7, the performance model's network figures).",
                                             valueName: "PATH"))
     var hostfile: String?
@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let executable = Self.executablePath()
+        let executable = LaunchCommand.executablePath()
         var options = Benchmark.Options(executable: executable)
         options.quick = quick
         options.jsonPath = json
@@ -51,10 +51,6 @@ struct BenchCommand: ParsableCommand {
         options.networkOnly = networkOnly
         let status = Benchmark.run(options)
         if status != 0 { throw ExitCode(status) }
-    }
-
-    static func executablePath() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// bench/stencil_reference.c in the working directory or above the executable.
@@ -73,7 +69,7 @@ struct BenchCommand: ParsableCommand {
 }
 
 /// `miniapp bench-part mpi`: the MPI measurements of `miniapp bench`, run
-/// by it under `mpirun -np 2`.
+/// by it on 2 ranks through the launcher.
 struct BenchPartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-part", abstract: "Part of `miniapp bench` (internal).",
                                                     shouldDisplay: false)

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import HDF5
+import Launch
 import MiniappCore
+import MPI
 
 /// `miniapp`: run an input under MPI (the default), or benchmark the machine.
 struct MiniappCommand: ParsableCommand {
@@ -15,13 +18,14 @@ struct MiniappCommand: ParsableCommand {
             """,
         discussion: """
             Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
+            or with the launcher of the MPI it is built with:  miniapp launch -n 8 --threads 4 inputs/heat.json
             The options of a run: miniapp help run.
             Threads per rank: --threads, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1.
             SIGTERM, SIGINT or SIGUSR1 stops a run after a checkpoint (exit status 75); --restart continues it.
             Every option, input key, exit status and output dataset: docs/reference.md.
             """,
-        version: "miniapp \(miniappVersion)",
-        subcommands: [RunCommand.self, BenchCommand.self, BenchPartCommand.self],
+        version: "miniapp \(miniappVersion) (\(MPIImplementation.name), HDF5 \(HDF5Library.version))",
+        subcommands: [RunCommand.self, LaunchCommand.self, BenchCommand.self, BenchPartCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Errors in the command line are found before MPI starts. Under a
@@ -48,15 +52,9 @@ struct MiniappCommand: ParsableCommand {
         }
     }
 
-    /// This process's rank as set by a launcher (mpirun, srun), before MPI_Init;
-    /// nil when started without one.
-    static var launcherRank: Int? {
-        let environment = ProcessInfo.processInfo.environment
-        for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
-            if let value = environment[variable], let rank = Int(value) { return rank }
-        }
-        return nil
-    }
+    /// This process's rank as set by a launcher (mpirun, mpiexec, srun),
+    /// before MPI_Init; nil when started without one.
+    static var launcherRank: Int? { LaunchEnvironment(ProcessInfo.processInfo.environment).rank }
 }
 
 /// `miniapp [run] [options] INPUT`.

@@ -1,5 +1,9 @@
-"""Helpers for the end-to-end tests: run ./miniapp under a real mpirun and
-read what it wrote with h5py (an independent reader of our HDF5 layout)."""
+"""Helpers for the end-to-end tests: run ./miniapp through its launcher
+(`miniapp launch`: a real mpirun, mpiexec or srun, as its MPI needs) and read
+what it wrote with h5py (an independent reader of our HDF5 layout).
+
+MINIAPP names the binary under test (scripts/test sets it; default
+./miniapp), MINIAPP_SECOND a build for the other MPI family, if any."""
 
 import json
 import os
@@ -13,7 +17,77 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MINIAPP = REPO / "miniapp"
+MINIAPP = Path(os.environ.get("MINIAPP") or REPO / "miniapp")
+SECOND = Path(os.environ["MINIAPP_SECOND"]) if os.environ.get("MINIAPP_SECOND") else None
+
+
+def mpi_family(binary=MINIAPP):
+    """"openmpi" or "mpich": the MPI family `binary` is built with (from its --version)."""
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout
+    return "openmpi" if "Open MPI" in version else "mpich"
+
+
+MPI_FAMILY = mpi_family() if MINIAPP.exists() else None
+
+
+def launch(binary=MINIAPP, np=1, *options):
+    """The command that starts `binary` on `np` ranks through its own launcher;
+    miniapp's arguments follow it."""
+    return [str(binary), "launch", "-n", str(np), *map(str, options), "--"]
+
+
+def launched(tmp_path, np, threads, args, timeout=180, binary=MINIAPP, env=None):
+    """`miniapp launch -n np --threads threads -- args` in tmp_path, run to its end."""
+    return subprocess.run(launch(binary, np, "--threads", threads) + [*map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=tmp_path, env={**os.environ, **(env or {})})
+
+
+def rank_processes(launcher_pid):
+    """{rank: pid} of the miniapp processes below a launcher (its children
+    under mpirun, its grandchildren under Hydra's proxy), read from /proc:
+    processes that end meanwhile are left out."""
+    parents, names = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        names[pid] = text[text.index("(") + 1:text.rindex(")")]
+        parents[pid] = int(text.rsplit(")", 1)[1].split()[1])
+
+    def below(pid):
+        while pid in parents and pid != launcher_pid:
+            pid = parents[pid]
+        return pid == launcher_pid
+
+    ranks = {}
+    for pid, name in names.items():
+        if name == "miniapp" and pid != launcher_pid and below(pid):
+            try:
+                environment = dict(v.split(b"=", 1) for v in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in v)
+            except OSError:
+                continue
+            rank = environment.get(b"OMPI_COMM_WORLD_RANK") or environment.get(b"PMI_RANK")
+            if rank is not None:
+                ranks[int(rank)] = pid
+    return ranks
+
+
+def environment_of(path):
+    """os.environ with the variables a script's `env` file exports (`source DIR/env`)."""
+    env = dict(os.environ)
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("export "):
+            for assignment in line[len("export "):].split():
+                key, value = assignment.split("=", 1)
+                env[key] = value
+    return env
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "correctness: results against exact and published values, bitwise "
+                            "comparisons, restarts and bad input; scripts/test runs them under the second MPI too")
 
 
 @dataclass
@@ -81,15 +155,15 @@ def quick_bench(quick_bench_run):
 
 
 def make_runner(tmp_path, launcher, environment=None):
-    """run(input, np=1, threads=1, args=[], timeout=120, mpirun_args=[], env=None, name=None, binary=None,
-    **where) -> Run, with `launcher(np, mpirun_args, **where)` the command before the binary.
+    """run(input, np=1, threads=1, args=[], timeout=120, launch_args=[], env=None, name=None, binary=None,
+    **where) -> Run, with `launcher(binary, np, launch_args, **where)` the command before miniapp's arguments.
 
     `input` is a dict (written as JSON) or a path; output goes to tmp_path.
     """
     assert MINIAPP.exists(), "build first: scripts/setup --no-run"
     counter = [0]
 
-    def run(document, np=1, threads=1, args=(), timeout=120, mpirun_args=(), env=None, name=None, binary=None,
+    def run(document, np=1, threads=1, args=(), timeout=120, launch_args=(), env=None, name=None, binary=None,
             **where):
         counter[0] += 1
         stem = name or f"run{counter[0]}"
@@ -107,10 +181,9 @@ def make_runner(tmp_path, launcher, environment=None):
         else:
             input_path = Path(document)
             output = tmp_path / f"{stem}.h5"
-        command = [*launcher(np, mpirun_args, **where), str(binary or MINIAPP)]
-        if threads is not None:
-            command += ["--threads", str(threads)]
-        command += [*args, *([str(input_path)] if input_path else [])]
+        # --threads to the launcher, which binds each rank to that many cores and passes it on.
+        options = [*(["--threads", str(threads)] if threads is not None else []), *launch_args]
+        command = [*launcher(binary or MINIAPP, np, options, **where), *args, *([str(input_path)] if input_path else [])]
         started = time.monotonic()
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
                                 env={**(environment or os.environ), **(env or {})})
@@ -121,8 +194,8 @@ def make_runner(tmp_path, launcher, environment=None):
 
 @pytest.fixture
 def run_miniapp(tmp_path):
-    """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run, under mpirun here."""
-    return make_runner(tmp_path, lambda np, extra: ["mpirun", "-np", str(np), "--oversubscribe", *extra])
+    """run_miniapp(input, np=1, threads=1, args=[], timeout=120, binary=MINIAPP) -> Run, on this machine."""
+    return make_runner(tmp_path, lambda binary, np, extra: launch(binary, np, *extra))
 
 
 @pytest.fixture(scope="session")
@@ -153,8 +226,8 @@ def network_bench(testbed, tmp_path_factory):
 def run_on_hosts(testbed, tmp_path):
     """run_on_hosts(input, hosts=2, np=..., threads=1, args=[], tcp_only=True) -> Run: mpirun over the first
     `hosts` hosts of the test bed (or the named ones), ranks dealt out host by host, TCP only between ranks."""
-    return make_runner(tmp_path, lambda np, extra, hosts=2, tcp_only=True:
-                       testbed.mpirun_command(hosts, np, tmp_path, tcp_only=tcp_only, mpirun_args=extra),
+    return make_runner(tmp_path, lambda binary, np, extra, hosts=2, tcp_only=True:
+                       testbed.launch_command(binary, hosts, np, tmp_path, tcp_only=tcp_only, launch_args=extra),
                        environment=testbed.env)
 
 

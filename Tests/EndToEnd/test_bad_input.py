@@ -8,6 +8,8 @@ import pytest
 
 from conftest import heat_input
 
+pytestmark = pytest.mark.correctness
+
 CASES = {
     # name: (change to the input, expected exit status, words the message must contain)
     "unknown key": (lambda d: d["grid"].update({"nxx": 3}), 65, ['grid.nxx', 'did you mean "nx"']),

@@ -4,7 +4,7 @@ the binding warning."""
 import os
 import subprocess
 
-from conftest import MINIAPP, heat_input
+from conftest import MINIAPP, MPI_FAMILY, heat_input
 
 
 def test_help_and_version():
@@ -52,13 +52,15 @@ def test_threads_from_the_environment(run_miniapp):
 
 
 def test_binding_warning_once_when_threads_share_a_core(run_miniapp):
-    # Open MPI binds each of 2 ranks to one core: 2 threads then share it.
-    run = run_miniapp(heat_input(time={"steps": 3}), np=2, threads=2)
+    # The launcher told of one thread per rank binds each rank to one core; miniapp is then asked for 2.
+    run = run_miniapp(heat_input(time={"steps": 3}), np=2, threads=None, args=["--threads", "2"],
+                      launch_args=["--bind", "cores"])
     assert run.returncode == 0, run.stderr
     warnings = [l for l in run.stderr.splitlines() if l.startswith("miniapp: warning:")]
-    assert len(warnings) == 1 and "--bind-to none" in warnings[0] and "PE=2" in warnings[0]
+    assert len(warnings) == 1 and "miniapp launch --threads 2" in warnings[0], warnings
+    assert ("--map-by slot:PE=2" if MPI_FAMILY == "openmpi" else "-bind-to core:2") in warnings[0]
     # Given a core per thread, no warning.
-    quiet = run_miniapp(heat_input(time={"steps": 3}), np=1, threads=2, mpirun_args=["--bind-to", "none"])
+    quiet = run_miniapp(heat_input(time={"steps": 3}), np=1, threads=2)
     assert "warning" not in quiet.stderr
 
 

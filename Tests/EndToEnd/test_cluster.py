@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, heat_input
+from conftest import MPI_FAMILY, REPO, heat_input
 from test_heat_verification import assert_bitwise_identical, assert_matches_exact
 from test_performance import SCHEMES
 from test_restart import assert_bitwise_equal
@@ -180,6 +180,7 @@ def test_local_study_over_hosts_against_the_model(testbed, quick_bench, network_
             assert float(row["model_over_measured"]) > 0, (key, row)
 
 
+@pytest.mark.skipif(MPI_FAMILY != "openmpi", reason="Open MPI's mpirun and its keepalives")
 def test_a_warning_when_mpirun_spans_hosts_without_keepalives(run_on_hosts):
     """Without keepalives mpirun would wait for a lost host for many minutes: said once, by rank 0."""
     warning = "with Open MPI's default keepalive"

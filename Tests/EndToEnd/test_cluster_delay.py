@@ -77,8 +77,8 @@ def test_the_model_predicts_a_run_that_the_latency_dominates(delayed_bed, delaye
 
 
 def test_runs_over_the_delayed_links_give_the_bits_of_one_host(delayed_bed, run_miniapp, tmp_path):
-    run_on_delayed = make_runner(tmp_path, lambda np, extra: delayed_bed.mpirun_command(2, np, tmp_path,
-                                                                                        mpirun_args=extra),
+    run_on_delayed = make_runner(tmp_path, lambda binary, np, extra: delayed_bed.launch_command(binary, 2, np, tmp_path,
+                                                                                               launch_args=extra),
                                  environment=delayed_bed.env)
     runs = [run_miniapp(heat_input(), np=4, name="one_host")]
     for np_, threads in [(2, 1), (4, 1), (2, 2)]:

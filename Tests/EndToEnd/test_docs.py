@@ -17,14 +17,14 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import MINIAPP, REPO
+from conftest import MINIAPP, REPO, environment_of, launch
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```([a-z]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 RUNNABLE = ("sh", "python", "json")
 # The test suite itself, which CI runs (.ci/run: scripts/test, then swift test and pytest): running it from
 # here would run this test again. Its lines are checked, not run.
-SUITE = re.compile(r"^\s*(scripts/test|swift test)\b.*$", re.M)
+SUITE = re.compile(r"^\s*(scripts/test|scripts/swift test|swift test)\b.*$", re.M)
 
 
 def blocks(page):
@@ -45,7 +45,7 @@ def input_run(path, stem):
     """The command that runs a JSON input of the docs: briefly, whatever its problem."""
     document = json.loads(Path(path).read_text())
     steps = [] if document.get("problem") == "integrate" else ["--steps", "2"]
-    return f"mpirun -np 2 ./miniapp --quiet --force --output {stem}.h5 {' '.join(steps)} {path}"
+    return f"./miniapp launch -n 2 --quiet --force --output {stem}.h5 {' '.join(steps)} {path}"
 
 
 def script_of(page, directory):
@@ -110,7 +110,7 @@ def test_every_block_of_the_page_runs(page, tmp_path):
         started = subprocess.run([str(REPO / "scripts/slurm-start")], capture_output=True, text=True, timeout=120)
         assert started.returncode == 0, started.stderr
         slurm = started.stdout.strip().splitlines()[-1]
-        env["SLURM_CONF"] = f"{slurm}/slurm.conf"
+        env = environment_of(f"{slurm}/env")
     (work / "page.sh").write_text(script)
     try:
         result = subprocess.run(["bash", "page.sh"], capture_output=True, text=True, cwd=work, env=env, timeout=1200)
@@ -183,16 +183,16 @@ def first_column(text):
 
 
 def options_of_help(arguments):
+    """Every option of a help text, short and long (`-n, --np <N>`: both)."""
     help_text = subprocess.run([str(MINIAPP), *arguments], capture_output=True, text=True).stdout
-    return {option for option in re.findall(r"^\s+(-h, --help|--[a-z0-9-]+)", help_text, re.M)}
+    found = re.findall(r"^\s+(?:(-[a-z]), )?(--[a-z0-9-]+)", help_text, re.M)
+    return {option for pair in found for option in pair if option}
 
 
-@pytest.mark.parametrize("command, title", [(["help", "run"], "`miniapp [run]`"), (["bench", "--help"], "`miniapp bench`")])
+@pytest.mark.parametrize("command, title", [(["help", "run"], "`miniapp [run]`"), (["launch", "--help"], "`miniapp launch`"),
+                                            (["bench", "--help"], "`miniapp bench`")])
 def test_the_options_are_those_of_the_help(command, title):
-    documented = set()
-    for entry in first_column(section(f"### {title}")):
-        documented.add("-h, --help" if entry == "--help" else entry.split()[0])
-    documented.discard("-h")
+    documented = {entry.split()[0] for entry in first_column(section(f"### {title}"))}
     assert documented == options_of_help(command)
 
 
@@ -240,7 +240,7 @@ def written(tmp_path_factory):
         path = directory / f"{label}.json"
         path.write_text(json.dumps(document))
         extra = [] if label == "integrate" else ["--steps", "4", "--checkpoint-every", "2"]
-        result = subprocess.run(["mpirun", "-np", "2", str(MINIAPP), "--quiet", *extra, str(path)],
+        result = subprocess.run(launch(MINIAPP, 2) + ["--quiet", *extra, str(path)],
                                 capture_output=True, text=True, timeout=300, cwd=directory)
         assert result.returncode == 0, result.stderr
         files[label] = directory / f"{label}.h5"
@@ -360,3 +360,15 @@ def test_a_results_page_from_the_session_bench(quick_bench, tmp_path):
                     "## 4-6. MPI between 2 ranks"]:
         assert heading in text, heading
     assert "(2026-12-03)" in text
+
+
+def test_the_licence_and_the_citation():
+    """BSD-3-Clause, the authors named; CITATION.cff carries the program's own version; the README names both."""
+    licence = (REPO / "LICENSE").read_text()
+    assert licence.startswith("BSD 3-Clause License") and "Copyright (c) 2026, the miniapp authors" in licence
+    version = subprocess.run([str(MINIAPP), "--version"], capture_output=True, text=True).stdout.split()[1]
+    citation = (REPO / "CITATION.cff").read_text()
+    assert "cff-version: 1.2.0" in citation and f'version: "{version}"' in citation
+    assert "license: BSD-3-Clause" in citation and 'name: "the miniapp authors"' in citation
+    readme = (REPO / "README.md").read_text()
+    assert "](LICENSE)" in readme and "](CITATION.cff)" in readme

@@ -13,14 +13,16 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import MINIAPP, REPO, heat_input
-from test_restart import CHAIN_INPUT, mpirun, write_input
+from conftest import MINIAPP, REPO, heat_input, launch, launched, rank_processes
+from test_restart import CHAIN_INPUT, write_input
+
+pytestmark = pytest.mark.correctness
 
 
 def run(tmp_path, args, np=3, env=None, timeout=60):
     started = time.monotonic()
-    result = subprocess.run(["mpirun", "-np", str(np), "--oversubscribe", str(MINIAPP), *args], capture_output=True,
-                            text=True, timeout=timeout, cwd=tmp_path, env={**os.environ, **(env or {})})
+    result = subprocess.run(launch(MINIAPP, np) + [*args], capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
+                            env={**os.environ, **(env or {})})
     result.seconds = time.monotonic() - started
     result.errors = [line for line in result.stderr.splitlines() if line.startswith("miniapp: error:")]
     return result
@@ -45,7 +47,7 @@ def assert_clean(result, status, words, before, directory, one_message=True):
 def checkpointed(tmp_path):
     """A finished heat run with its checkpoint (step 120) and results."""
     source = write_input(tmp_path, CHAIN_INPUT)
-    assert mpirun(tmp_path, 2, 1, [str(source)]).returncode == 0
+    assert launched(tmp_path, 2, 1, [str(source)]).returncode == 0
     return source
 
 
@@ -145,7 +147,7 @@ def test_checkpoint_write_failure_keeps_the_previous_checkpoint(tmp_path):
     assert files(tmp_path) == ["heat.chk.h5", "input.json"]
     with h5py.File(tmp_path / "heat.chk.h5") as f:
         assert f.attrs["step"] == 40
-    resumed = mpirun(tmp_path, 2, 1, ["--restart", "heat.chk.h5"])
+    resumed = launched(tmp_path, 2, 1, ["--restart", "heat.chk.h5"])
     assert resumed.returncode == 0, resumed.stderr
 
 
@@ -223,11 +225,6 @@ def test_disk_full_keeps_the_previous_results_and_checkpoint(tmp_path, small_fil
 
 # MARK: A rank that stops answering
 
-def world_rank(pid):
-    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return int(next(v for v in environment if v.startswith(b"OMPI_COMM_WORLD_RANK=")).split(b"=")[1])
-
-
 @pytest.mark.parametrize("snapshots", [0, 1])
 def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_path, snapshots):
     """A rank stopped (SIGSTOP: a hung process, or a host whose kernel still
@@ -237,16 +234,15 @@ def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_pat
     others mostly wait inside HDF5's collective writes, watched as a whole."""
     source = write_input(tmp_path, heat_input(time={"steps": 10_000_000},
                                               output={"path": "heat.h5", "every": snapshots, "diagnostics_every": 1000}))
-    job = subprocess.Popen(["mpirun", "-np", "3", "--oversubscribe", str(MINIAPP), "--quiet", "--peer-timeout", "2",
-                            str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    job = subprocess.Popen(launch(MINIAPP, 3) + ["--quiet", "--peer-timeout", "2", str(source)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 30
         while not (tmp_path / "heat.h5.incomplete").exists():   # the time loop has begun
             assert job.poll() is None and time.monotonic() < deadline, job.communicate()
             time.sleep(0.1)
         time.sleep(0.5)
-        ranks = subprocess.run(["ps", "-o", "pid=", "--ppid", str(job.pid)], capture_output=True, text=True).stdout.split()
-        victim = next(int(p) for p in ranks if world_rank(int(p)) == 1)
+        victim = rank_processes(job.pid)[1]
         os.kill(victim, signal.SIGSTOP)
         stopped = time.monotonic()
         try:

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import exact_sine, heat_input
 
+pytestmark = pytest.mark.correctness
+
 # (ranks, threads) from the issue; the 67 x 45 grid divides evenly for none.
 COMBINATIONS = [(1, 1), (2, 1), (1, 2), (3, 1), (4, 2), (6, 1)]
 

@@ -11,7 +11,7 @@ import time
 import h5py
 import pytest
 
-from conftest import REPO, heat_input
+from conftest import MINIAPP, REPO, SECOND, environment_of, heat_input, launched, mpi_family
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +21,21 @@ def slurm():
     started = subprocess.run([str(REPO / "scripts/slurm-start")], capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
     directory = started.stdout.strip().splitlines()[-1]
-    env = {**os.environ, "SLURM_CONF": f"{directory}/slurm.conf"}
+    env = environment_of(f"{directory}/env")
     yield env
     subprocess.run([str(REPO / "scripts/slurm-stop"), directory], timeout=60)
 
 
-def test_sbatch_hybrid_job(slurm, tmp_path):
+# This build, and the one for the other MPI family where there is one: srun with the plugin each speaks.
+BUILDS = [MINIAPP] + ([SECOND] if SECOND else [])
+PLUGIN = {"openmpi": "--mpi=pmix", "mpich": "--mpi=pmi2"}
+
+
+@pytest.mark.parametrize("binary", BUILDS, ids=mpi_family)
+def test_sbatch_hybrid_job(slurm, tmp_path, binary):
     source = tmp_path / "small.json"
     source.write_text(__import__("json").dumps(heat_input(time={"steps": 30}, output={"every": 10})))
-    env = {**slurm, "INPUT": str(source), "RUN_DIR": str(tmp_path / "run")}
+    env = {**slurm, "INPUT": str(source), "RUN_DIR": str(tmp_path / "run"), "MINIAPP": str(binary)}
     job = subprocess.run(["sbatch", "--wait", "--parsable", "--ntasks=3", "--cpus-per-task=2",
                           f"--output={tmp_path}/job-%j.out", "jobs/hybrid.slurm"],
                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
@@ -38,8 +44,9 @@ def test_sbatch_hybrid_job(slurm, tmp_path):
     log = (tmp_path / f"job-{job_id}.out").read_text()
     # sbatch --wait also returns 0 for a job cancelled while pending: check what it did.
     assert f"miniapp job {job_id}: 3 ranks x 2 threads" in log and "Done:" in log, log
+    assert f"srun {PLUGIN[mpi_family(binary)]} --cpus-per-task=2 --cpu-bind=cores {binary.resolve()}" in log, log
     with h5py.File(tmp_path / "run/result.h5") as f:
-        assert f.attrs["ranks"] == 3 and f.attrs["threads"] == 2   # SRUN_CPUS_PER_TASK reached the ranks
+        assert f.attrs["ranks"] == 3 and f.attrs["threads"] == 2   # srun's --cpus-per-task reached the ranks
         assert list(f["fields/step"][:]) == [0, 10, 20, 30]
         assert f["timings/phases"].shape[0] == 3
     assert (tmp_path / "run/result.xmf").exists()
@@ -82,7 +89,7 @@ def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm,
     once with scancel: the batch shell passes SIGUSR1 to srun and the ranks,
     which checkpoint and stop; a second job with RESTART set finishes the run
     on other rank counts, identical to a run that never stopped."""
-    from test_restart import LONG_INPUT, assert_bitwise_equal, mpirun, write_input
+    from test_restart import LONG_INPUT, assert_bitwise_equal, write_input
     source = write_input(tmp_path, LONG_INPUT)
     run_dir = tmp_path / "run"
     env = {**slurm, "INPUT": str(source), "RUN_DIR": str(run_dir)}
@@ -113,7 +120,7 @@ def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm,
     assert resumed.returncode == 0, resumed.stderr
     resumed_log = (tmp_path / f"resumed-{resumed.stdout.strip().split(';')[0]}.out").read_text()
     assert f"step {stopped_at}" in resumed_log and "Done:" in resumed_log, resumed_log
-    reference = mpirun(tmp_path, 2, 1, ["--output", "reference.h5", str(source)])
+    reference = launched(tmp_path, 2, 1, ["--output", "reference.h5", str(source)])
     assert reference.returncode == 0, reference.stderr
     assert_bitwise_equal(run_dir / "result.h5", tmp_path / "reference.h5")
 
@@ -126,7 +133,7 @@ def slurm_nodes(testbed):
                              capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
     directory = started.stdout.strip().splitlines()[-1]
-    env = {**os.environ, "SLURM_CONF": f"{directory}/slurm.conf"}
+    env = environment_of(f"{directory}/env")
     nodes = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t"], capture_output=True, text=True, env=env).stdout
     assert nodes.split() == ["node1", "idle", "node2", "idle", "node3", "idle"], nodes
     yield env
@@ -154,8 +161,7 @@ def test_sbatch_hybrid_job_on_two_nodes(slurm_nodes, tmp_path):
         assert sorted(hosts) == ["node1", "node1", "node2", "node2"], hosts
         assert f.attrs["ranks"] == 4 and list(f["fields/step"][:]) == [0, 10, 20, 30]
         u = f["fields/u"][-1]
-    reference = subprocess.run(["mpirun", "-np", "1", str(REPO / "miniapp"), "--quiet", "--output",
-                                str(tmp_path / "one.h5"), str(source)], capture_output=True, text=True, timeout=60)
+    reference = launched(tmp_path, 1, 1, ["--quiet", "--output", tmp_path / "one.h5", source], timeout=60)
     assert reference.returncode == 0, reference.stderr
     with h5py.File(tmp_path / "one.h5") as f:
         assert f["fields/u"][-1].tobytes() == u.tobytes()
@@ -240,9 +246,8 @@ def test_a_node_cut_off_ends_the_job_and_the_requeued_job_continues_from_its_che
         restarted_at = int(f.attrs["restart_step"])
         u, total = f["fields/u"][-1], f["diagnostics/total"][:]
     assert restarted_at > 0
-    reference = subprocess.run(["mpirun", "-np", "1", str(REPO / "miniapp"), "--quiet", "--checkpoint-every", "0",
-                                "--output", str(tmp_path / "reference.h5"), str(source)], capture_output=True, text=True,
-                               timeout=300)
+    reference = launched(tmp_path, 1, 1, ["--quiet", "--checkpoint-every", "0", "--output", tmp_path / "reference.h5",
+                                          source], timeout=300)
     assert reference.returncode == 0, reference.stderr
     with h5py.File(tmp_path / "reference.h5") as f:
         assert f["fields/u"][-1].tobytes() == u.tobytes() and f["diagnostics/total"][:].tobytes() == total.tobytes()

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.correctness
+
 INPUTS = REPO / "inputs"
 PUBLISHED = {1: 157.55084183279294, 2: 106.27221178646569}
 

@@ -1,13 +1,17 @@
 """The multi-host test bed of scripts/cluster-start, seen from the tests:
-hosts as network namespaces on a bridge, ranks launched on them by mpirun's
-rsh launcher, links cut and joined again, processes found per host."""
+hosts as network namespaces on a bridge, ranks launched on them by `miniapp
+launch` (mpirun's or Hydra's rsh launcher), links cut and joined again,
+processes found per host."""
 
 import os
 import subprocess
 import time
 from pathlib import Path
 
-from conftest import MINIAPP, REPO
+from conftest import MINIAPP, REPO, environment_of, mpi_family
+
+# Messages between ranks over TCP only, not shared memory (the hosts share one kernel).
+TCP_ONLY = {"openmpi": ["OMPI_MCA_btl=tcp,self"], "mpich": ["UCX_TLS=tcp,self", "FI_PROVIDER=tcp"]}
 
 
 class TestBed:
@@ -17,12 +21,7 @@ class TestBed:
         self.directory = Path(directory)
         self.hosts = [line.split()[0] for line in (self.directory / "hosts").read_text().splitlines()]
         self.namespaces = {line.split()[0]: line.split()[2] for line in (self.directory / "hosts").read_text().splitlines()}
-        self.env = {**os.environ}
-        for line in (self.directory / "env").read_text().splitlines():
-            if line.startswith("export "):
-                for assignment in line[len("export "):].split():
-                    key, value = assignment.split("=", 1)
-                    self.env[key] = value
+        self.env = environment_of(self.directory / "env")
         self.slots = int((self.directory / "hostfile").read_text().split("slots=")[1].split()[0])
 
     @classmethod
@@ -48,14 +47,16 @@ class TestBed:
         path.write_text("".join(f"{name} slots={self.slots}\n" for name in names))
         return path
 
-    def mpirun_command(self, hosts, np, directory, tcp_only=True, mpirun_args=()):
-        """mpirun on these hosts, ranks dealt out host by host (--map-by node)."""
-        return ["mpirun", "--hostfile", str(self.hostfile(hosts, directory)), "--map-by", "node", "-np", str(np),
-                *(["--mca", "btl", "tcp,self"] if tcp_only else []), *mpirun_args]
+    def launch_command(self, binary, hosts, np, directory, tcp_only=True, launch_args=()):
+        """`binary launch` on these hosts (a number of the first, or names), a rank on each in turn;
+        miniapp's arguments follow it."""
+        transports = [f"--env={v}" for v in TCP_ONLY[mpi_family(binary)]] if tcp_only else []
+        return [str(binary), "launch", "--hostfile", str(self.hostfile(hosts, directory)), "--round-robin",
+                "-n", str(np), *transports, *map(str, launch_args), "--"]
 
-    def popen(self, arguments, hosts, np, directory, env=None, **options):
-        """./miniapp ARGUMENTS started over the hosts, not waited for."""
-        command = self.mpirun_command(hosts, np, directory, **options) + [str(MINIAPP), *map(str, arguments)]
+    def popen(self, arguments, hosts, np, directory, env=None, binary=MINIAPP, **options):
+        """miniapp ARGUMENTS started over the hosts, not waited for."""
+        command = self.launch_command(binary, hosts, np, directory, **options) + [*map(str, arguments)]
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=directory,
                                 env={**self.env, **(env or {})})
 

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import Kernels
+import Launch
 import ThreadPool
 
 /// `miniapp bench`: in one run, on this machine, the memory bandwidth and
@@ -15,12 +16,12 @@ public enum Benchmark {
         public var quick = false
         public var jsonPath = "bench.json"
         public var h5Path = "bench.h5"
-        /// The miniapp executable to run under mpirun.
+        /// The miniapp executable to start through the launcher.
         public var executable: String
         /// bench/stencil_reference.c, if found; bench/copy_reference.c, the
         /// C copy that checks our own, is taken from the same folder.
         public var cReference: String?
-        /// An Open MPI hostfile of two hosts or more: the MPI figures are also
+        /// A hostfile of two hosts or more: the MPI figures are also
         /// measured between ranks on the first two (section 7).
         public var hostfile: String?
         /// Only the machine's description and section 7.
@@ -30,8 +31,9 @@ public enum Benchmark {
     }
 
     public static func run(_ options: Options) -> Int32 {
-        if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
-            Console.write("miniapp: error: run `miniapp bench` directly, not under mpirun (it starts its own MPI runs)\n", to: .error)
+        if LaunchEnvironment(ProcessInfo.processInfo.environment).isLaunched {
+            Console.write("miniapp: error: run `miniapp bench` directly, not under a launcher (it starts its own MPI runs)\n",
+                          to: .error)
             return ExitStatus.usage.rawValue
         }
         do {
@@ -379,10 +381,22 @@ private final class Suite {
         return max(16, min(4000, Int(target) / 16 * 16))
     }
 
-    private func mpirunArguments(ranks: Int, threads: Int) -> [String] {
-        ranks * threads <= cores
-            ? ["-np", "\(ranks)", "--map-by", "slot:PE=\(threads)", "--bind-to", "core"]
-            : ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"]
+    /// Runs miniapp with `arguments` on `ranks` x `threads` through this build's launcher: bound to
+    /// cores where they fit, else oversubscribed; with `hosts`, a rank on each in turn.
+    @discardableResult
+    private func launch(ranks: Int, threads: Int, hosts: [LaunchRequest.Host] = [], _ arguments: [String]) throws -> String {
+        var request = LaunchRequest(program: options.executable, arguments: arguments, ranks: ranks)
+        request.threads = threads
+        request.hosts = hosts
+        request.roundRobin = !hosts.isEmpty
+        let launcher: Launcher
+        do {
+            launcher = try Launcher.forThisBuild(environment: ProcessInfo.processInfo.environment, withHosts: !hosts.isEmpty)
+        } catch {
+            throw MiniappFailure(.unavailable, "\(error)")
+        }
+        let command = launcher.command(for: request, cores: cores, asRoot: getuid() == 0)
+        return try execute(command.executable, command.arguments, environment: command.environment)
     }
 
     /// A heat run: its stepping MLUP/s, the column tiles it chose (0: whole
@@ -397,9 +411,8 @@ private final class Suite {
         ])
         let inputPath = "\(work)/heat.json", jsonPath = "\(work)/heat-summary.json"
         try input.serialized().write(toFile: inputPath, atomically: true, encoding: .utf8)
-        try execute("mpirun", mpirunArguments(ranks: ranks, threads: threads) + [
-            options.executable, "--threads", "\(threads)", "--quiet", "--force", "--profile", "1",
-            "--json", jsonPath, inputPath])
+        try launch(ranks: ranks, threads: threads, [
+            "--threads", "\(threads)", "--quiet", "--force", "--profile", "1", "--json", jsonPath, inputPath])
         let summary = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
         guard case .number(let text)? = summary["metrics"]?["mlups_stepping"]?.value, let value = Double(text) else {
             throw MiniappFailure(.software, "no MLUP/s in \(jsonPath)")
@@ -465,8 +478,7 @@ private final class Suite {
 
     private func mpi() throws {
         let jsonPath = "\(work)/mpi.json"
-        try execute("mpirun", mpirunArguments(ranks: 2, threads: 1) + [options.executable, "bench-part", "mpi", "--json", jsonPath,
-                                                                          "--scratch", work])
+        try launch(ranks: 2, threads: 1, ["bench-part", "mpi", "--json", jsonPath, "--scratch", work])
         let result = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
         say()
         say("4. Halo exchange between 2 ranks (both send and receive), median")
@@ -487,25 +499,16 @@ private final class Suite {
     /// Section 7: the MPI figures between ranks on two hosts of a hostfile,
     /// where messages cross the network (the performance model's network terms).
     private func network(hostfile: String) throws {
-        // The first two hosts only: mpirun starts a daemon on every host of
-        // its hostfile, and waits for ever for one that does not answer.
-        let text = try String(contentsOfFile: hostfile, encoding: .utf8)
-        var listed: [String] = []
-        for line in text.split(separator: "\n") {
-            guard let name = line.split(separator: "#").first?.split(separator: " ").first.map(String.init),
-                  !name.isEmpty, !listed.contains(name) else { continue }
-            listed.append(name)
-        }
+        // The first two hosts only: mpirun starts a daemon on every host it
+        // is given, and waits for ever for one that does not answer.
+        let listed = LaunchRequest.Host.parse(hostfile: try String(contentsOfFile: hostfile, encoding: .utf8))
         guard listed.count >= 2 else {
             throw MiniappFailure(.usage, "the hostfile '\(hostfile)' names \(listed.count) host(s); the network "
                                  + "benchmark needs two")
         }
-        let pair = "\(work)/hostfile"
-        try (listed.prefix(2).map { "\($0) slots=1" }.joined(separator: "\n") + "\n")
-            .write(toFile: pair, atomically: true, encoding: .utf8)
         let jsonPath = "\(work)/network.json"
-        try execute("mpirun", ["--hostfile", pair, "--map-by", "node", "-np", "2", "--bind-to", "none",
-                               options.executable, "bench-part", "mpi", "--network", "--json", jsonPath, "--scratch", work])
+        try launch(ranks: 2, threads: 1, hosts: listed.prefix(2).map { LaunchRequest.Host(name: $0.name, slots: 1) },
+                   ["bench-part", "mpi", "--network", "--json", jsonPath, "--scratch", work])
         let result = try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
         var hosts: [String] = []
         if case .array(let names)? = result["hosts"]?.value {
@@ -596,11 +599,7 @@ private final class Suite {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
         process.arguments = program.contains("/") ? arguments : [program] + arguments
-        var env = ProcessInfo.processInfo.environment
-        if getuid() == 0 { env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" }
-        env["OMPI_MCA_mpi_yield_when_idle"] = "1"
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         // One pipe for both streams: reading one while the other fills could block.
         let out = Pipe()
         process.standardOutput = out

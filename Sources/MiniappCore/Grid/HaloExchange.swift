@@ -1,4 +1,3 @@
-import CMPI
 import MPI
 
 /// Non-blocking halo exchange of a `Field` with the neighbours in a 2D
@@ -55,7 +54,7 @@ public final class HaloExchange {
         let sendOffset: Int      // element offset from the field origin
         let receiveOffset: Int
         let count: Int           // items of `type`
-        let type: MPI_Datatype
+        let type: Datatype
     }
 
     public let depth: Int
@@ -64,8 +63,6 @@ public final class HaloExchange {
     private let communicator: Communicator
     private let links: [Link]
     private let requests: RequestSet
-    /// Keeps the derived datatypes alive as long as the exchange.
-    private let datatypes: [Datatype]
     /// Directions from which halo data arrives (the rest are physical boundaries).
     public let receivingSides: Set<Direction>
 
@@ -81,8 +78,8 @@ public final class HaloExchange {
         self.maxFields = maxFields
         communicator = topology.communicator
         var links: [Link] = []
-        var datatypes: [Datatype] = []
-        var shapes: [String: MPI_Datatype] = [:]
+        let row = Datatype(Double.self)
+        var shapes: [String: Datatype] = [:]
         for direction in Direction.allCases where corners || !direction.isCorner {
             let (dx, dy) = direction.offset
             let rank = try topology.neighbour(offset: [dx, dy])
@@ -96,15 +93,13 @@ public final class HaloExchange {
                 }
             }
             let x = span(dx, nx), y = span(dy, ny)
-            let count: Int, type: MPI_Datatype
+            let count: Int, type: Datatype
             if y.width == 1 {
-                (count, type) = (x.width, Double.mpiDatatype)    // one contiguous row segment
+                (count, type) = (x.width, row)    // one contiguous row segment
             } else {
                 let key = "\(x.width)x\(y.width)"
                 if shapes[key] == nil {
-                    let vector = try Datatype(vectorOf: Double.self, count: y.width, blockLength: x.width, stride: stride)
-                    datatypes.append(vector)
-                    shapes[key] = vector.handle
+                    shapes[key] = try Datatype(vectorOf: Double.self, count: y.width, blockLength: x.width, stride: stride)
                 }
                 (count, type) = (1, shapes[key]!)
             }
@@ -113,7 +108,6 @@ public final class HaloExchange {
                               count: count, type: type))
         }
         self.links = links
-        self.datatypes = datatypes
         requests = RequestSet(capacity: 2 * max(1, links.count) * maxFields)
         receivingSides = Set(links.map(\.direction))
     }

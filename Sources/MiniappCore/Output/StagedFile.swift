@@ -1,4 +1,3 @@
-import CHDF5
 import Foundation
 import HDF5
 import MPI

@@ -12,6 +12,7 @@ public enum ExitStatus: Int32, Sendable {
     case ioError = 74        // a write failed during the run (disk full, I/O error)
     case stopped = 75        // stopped by a signal after writing a checkpoint: restart to go on
     case peerLost = 76       // another rank stopped answering (a host down or cut off): the job was ended
+    case wrongLauncher = 78  // started by the launcher of another MPI (or srun with another plugin)
 }
 
 /// An error that ends the run with a message and an exit status. When it is

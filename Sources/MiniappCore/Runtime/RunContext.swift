@@ -46,7 +46,7 @@ public final class RunContext {
         self.threads = threads
         self.threadLevel = threadLevel
         console = Console(isRoot: world.isRoot, verbosity: options.verbosity)
-        mpiLibrary = MPIRuntime.libraryVersion
+        mpiLibrary = MPIImplementation.libraryVersion
         hostname = MPIRuntime.processorName
         allowedCPUs = Affinity.allowedCPUs()
 
@@ -68,6 +68,8 @@ public final class RunContext {
         cpusOnMachine = max(1, union.count)
         let oversubscribed = ranksOnMachine * threads > cpusOnMachine
         anyMachineOversubscribed = try world.allreduce(Int64(oversubscribed ? 1 : 0), op: .max) == 1
+        // More threads than cores here: a rank that polls while it waits keeps the one it waits for off the core.
+        MPIRuntime.yieldsWhileWaiting = oversubscribed
 
         // Pin when the launcher gave the rank exactly one CPU per thread
         // (mpirun --map-by slot:PE=T, srun --cpus-per-task=T --cpu-bind=cores).

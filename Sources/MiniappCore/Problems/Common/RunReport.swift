@@ -80,10 +80,13 @@ enum RunReport {
                 + "\(context.cpusOnMachine) CPU\(context.cpusOnMachine == 1 ? "" : "s"): threads will wait for cores, so "
                 + "timings will not reflect the machine (fine for testing; use fewer ranks or threads to measure)")
         } else if t > 1 && fewest < Int64(t) {
+            let launcher = MPIImplementation.family == .openMPI
+                ? "`mpirun --map-by slot:PE=\(t) --bind-to core` (Open MPI binds each rank to one core when np <= 2)"
+                : "`mpiexec -bind-to core:\(t)`"
             context.console.warning(
-                "a rank has \(t) threads but may run on only \(fewest) CPU\(fewest == 1 ? "" : "s"), so its "
-                + "threads share cores (Open MPI binds each rank to one core when np <= 2); give each rank "
-                + "\(t) cores: `mpirun --map-by slot:PE=\(t)` or `mpirun --bind-to none` (Slurm: `--cpus-per-task=\(t)`)")
+                "a rank has \(t) threads but may run on only \(fewest) CPU\(fewest == 1 ? "" : "s"), so its threads share "
+                + "cores; give each rank \(t) cores: `miniapp launch --threads \(t)` does, as does \(launcher) or "
+                + "`srun --cpus-per-task=\(t)`")
         }
     }
 
