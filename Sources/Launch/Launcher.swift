@@ -42,11 +42,11 @@ public struct Launcher: Equatable, Sendable {
     public func command(for request: LaunchRequest, cores: Int, asRoot: Bool) -> Command {
         let ranks = request.ranks ?? (kind == .srun ? nil : 1)
         let threads = max(1, request.threads)
-        let binding: LaunchRequest.Binding = switch request.binding {
-        case .automatic where kind == .srun: .cores
-        case .automatic where !request.hosts.isEmpty: .none
-        case .automatic: (ranks ?? 1) * threads <= cores ? .cores : .none
-        case let chosen: chosen
+        // Each rank on cores of its own, or placed by the kernel.
+        let bound = switch request.binding {
+        case .cores: true
+        case .none: false
+        case .automatic: kind == .srun || (request.hosts.isEmpty && (ranks ?? 1) * threads <= cores)
         }
         let hostList = request.hosts.map { host in host.slots.map { "\(host.name):\($0)" } ?? host.name }
             .joined(separator: ",")
@@ -58,10 +58,9 @@ public struct Launcher: Equatable, Sendable {
             if let ranks { arguments += ["-n", "\(ranks)"] }
             if !hostList.isEmpty { arguments += ["--host", hostList] }
             let mapping = request.roundRobin ? "node" : "slot"
-            switch binding {
-            case .cores:
+            if bound {
                 arguments += ["--map-by", "\(mapping):PE=\(threads)", "--bind-to", "core"]
-            case .none, .automatic:
+            } else {
                 if request.roundRobin { arguments += ["--map-by", mapping] }
                 arguments += ["--oversubscribe", "--bind-to", "none"]
                 // Waiting ranks give their core away instead of polling it:
@@ -77,7 +76,7 @@ public struct Launcher: Equatable, Sendable {
             if let ranks { arguments += ["-n", "\(ranks)"] }
             if !hostList.isEmpty { arguments += ["-hosts", hostList] }
             if request.roundRobin { arguments += ["-ppn", "1"] }
-            arguments += ["-bind-to", binding == .cores ? "core:\(threads)" : "none"]
+            arguments += ["-bind-to", bound ? "core:\(threads)" : "none"]
             for name in forwarded { arguments += ["-genv", name, environment[name]!] }
         case .srun:
             if let plugin = mpiPlugin { arguments.append("--mpi=\(plugin)") }
@@ -85,7 +84,7 @@ public struct Launcher: Equatable, Sendable {
             if let nodes = request.nodes { arguments.append("--nodes=\(nodes)") }
             // srun passes its whole environment on; since Slurm 22.05 it no
             // longer takes --cpus-per-task from sbatch: each rank would get one CPU.
-            arguments += ["--cpus-per-task=\(threads)", "--cpu-bind=\(binding == .cores ? "cores" : "none")"]
+            arguments += ["--cpus-per-task=\(threads)", "--cpu-bind=\(bound ? "cores" : "none")"]
         }
         return Command(executable: executable, arguments: arguments + [request.program] + request.arguments,
                        environment: environment)

@@ -203,7 +203,7 @@ def small_file_system(tmp_path):
         pytest.skip("mounting a small tmpfs needs root (CI runs as root); the write-failure paths are covered by "
                     "MINIAPP_FAULT=write above")
     yield mount
-    subprocess.run(["umount", str(mount)])
+    subprocess.run(["umount", "--lazy", str(mount)])   # lazy: a rank of a failed run may still hold it
 
 
 def test_disk_full_keeps_the_previous_results_and_checkpoint(tmp_path, small_file_system):

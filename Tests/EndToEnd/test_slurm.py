@@ -226,8 +226,12 @@ def test_a_node_cut_off_ends_the_job_and_the_requeued_job_continues_from_its_che
         log = job_log(tmp_path, job_id)
         assert "no message from rank" in log and "on node2" in log, log
         assert ended < 30, (ended, log)
-        # Slurm declared node2 down and requeued the job: skip its two-minute
-        # requeue delay, as an operator would. node2 stays dead meanwhile.
+        # Slurm declared node2 down and requeued the job (after completing its
+        # steps, CG): skip its two-minute requeue delay, as an operator would.
+        # node2 stays dead meanwhile.
+        while squeue("%t") == "CG":
+            assert time.monotonic() - cut < 60, "the job is still completing a minute after its node was cut off"
+            time.sleep(0.2)
         assert squeue("%t") == "PD", squeue("%t %r")
         subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True, env=slurm_nodes)
         deadline = time.monotonic() + 240
