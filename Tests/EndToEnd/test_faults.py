@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import MINIAPP, REPO, heat_input, launch, launched, rank_processes
+from conftest import MINIAPP, MPI_FAMILY, REPO, heat_input, launch, launched, rank_processes
 from test_restart import CHAIN_INPUT, write_input
 
 pytestmark = pytest.mark.correctness
@@ -255,7 +255,10 @@ def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_pat
         if job.poll() is None:
             job.kill()
     errors = [line for line in stderr.splitlines() if line.startswith("miniapp: error:")]
-    assert job.returncode == 76, stderr
+    # Every rank that ends itself exits with 76. Open MPI's mpirun passes that on; Hydra's mpiexec
+    # combines the statuses of all its processes, and the stopped rank it kills (SIGKILL) gives 9
+    # now and then (1 run in 5 here).
+    assert job.returncode == 76 or (MPI_FAMILY == "mpich" and job.returncode == signal.SIGKILL), stderr
     assert errors and all("--peer-timeout 2" in e for e in errors), stderr
     if snapshots == 0:   # every rank waits in a halo exchange: the neighbours name the silent rank
         assert all("no message from rank 1 on" in e for e in errors), stderr
