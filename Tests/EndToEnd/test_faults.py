@@ -260,9 +260,11 @@ def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_pat
     # now and then (1 run in 5 here).
     assert job.returncode == 76 or (MPI_FAMILY == "mpich" and job.returncode == signal.SIGKILL), stderr
     assert errors and all("--peer-timeout 2" in e for e in errors), stderr
-    if snapshots == 0:   # every rank waits in a halo exchange: the neighbours name the silent rank
-        assert all("no message from rank 1 on" in e for e in errors), stderr
-    else:                # or in a collective write, which cannot name it
-        assert all("no message from rank 1 on" in e or "which every rank must join" in e for e in errors), stderr
+    # The others wait in a halo exchange, and name the silent rank (never another), or in a collective that
+    # rank 1 was stopped in or before: a collective write with snapshots, else the agreement on stop signals
+    # (every 20 ms), which cannot name it. Ranks that share cores (MPICH here) are often stopped there.
+    named = [e for e in errors if "no message from rank" in e]
+    assert all("no message from rank 1 on" in e for e in named), stderr
+    assert all(e in named or "which every rank must join" in e for e in errors), stderr
     assert 2 <= ended < 10, ended
     assert files(tmp_path) == ["input.json"]
