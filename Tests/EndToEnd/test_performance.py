@@ -102,6 +102,52 @@ def test_automatic_stores_and_bands_are_timed_on_large_fields_and_change_no_bits
     assert len(set(results.values())) == 1
 
 
+def test_automatic_scheme_times_temporal_blocking_on_large_fields_and_changes_no_bits(run_miniapp):
+    """Without halo_depth and temporal_blocking the run chooses: on fields
+    beyond half the last-level cache, with 8 or more steps between outputs,
+    it times temporal blocking 8 steps deep against the single sweep at
+    start-up and keeps the faster on every rank. The set-up line and the
+    results file say what was chosen, the input records "auto", and the bits
+    are those of the single sweep. Small grids, or diagnostics every step,
+    keep the single sweep untimed; explicit keys force a scheme."""
+    cache = last_level_cache_bytes()
+    n = 1024
+    while 2 * (n + 16) ** 2 * 8 <= 0.65 * cache and n < 8192:
+        n += 64
+    base = dict(grid={"nx": n, "ny": n}, time={"steps": 24}, output={"every": 24, "diagnostics_every": 12})
+    results = {}
+    for name, scheme in [("auto", None), ("auto_strings", {"halo_depth": "auto", "temporal_blocking": "auto"}),
+                         ("single", {"halo_depth": 1}), ("blocked", {"halo_depth": 8, "temporal_blocking": True})]:
+        document = heat_input(**base, **({"scheme": scheme} if scheme else {}))
+        run = run_miniapp(document, np=1, threads=2, name=f"scheme_{name}")
+        assert run.returncode == 0, run.stderr
+        line = next(l for l in run.stdout.splitlines() if l.strip().startswith("scheme"))
+        with run.h5() as f:
+            results[name] = (f["fields/u"][:].tobytes(), f["diagnostics/total"][:].tobytes())
+            depth, blocking = f.attrs["halo_depth"], f.attrs["temporal_blocking"]
+            recorded = json.loads(f.attrs["input_json"])["scheme"]
+            automatic = f.attrs["scheme_automatic"]
+            timed = (f.attrs["scheme_timed_single_sweep_seconds"], f.attrs["scheme_timed_blocking_seconds"])
+        if name.startswith("auto"):
+            assert automatic == 1 and recorded["halo_depth"] == "auto" and recorded["temporal_blocking"] == "auto"
+            assert line.split()[1] == "automatic:" and "timed per step: temporal blocking" in line, (cache, line)
+            assert all(t > 0 for t in timed), timed
+            # The faster one was kept.
+            assert (depth, blocking) == ((8, 1) if timed[1] < timed[0] else (1, 0)), (timed, depth, blocking)
+        else:
+            assert automatic == 0 and "automatic" not in line and all(t != t for t in timed)
+            assert (depth, blocking) == ((1, 0) if name == "single" else (8, 1))
+    assert len(set(results.values())) == 1
+
+    for name, grid, every in [("small", 256, 12), ("every_step", n, 1)]:
+        document = heat_input(grid={"nx": grid, "ny": grid}, time={"steps": 4}, output={"every": 0, "diagnostics_every": every})
+        run = run_miniapp(document, np=1, threads=2, name=f"scheme_untimed_{name}")
+        assert run.returncode == 0, run.stderr
+        assert "automatic: one halo exchange per step" in run.stdout and "temporal blocking not tried" in run.stdout
+        with run.h5() as f:
+            assert (f.attrs["halo_depth"], f.attrs["temporal_blocking"], f.attrs["scheme_automatic"]) == (1, 0, 1)
+
+
 def level_two_cache_bytes():
     for index in range(8):
         try:

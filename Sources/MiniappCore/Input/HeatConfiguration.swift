@@ -28,6 +28,13 @@ public struct HeatConfiguration: Sendable, Equatable {
     public var output: OutputSpec
     public var scheme = Scheme()
 
+    /// The longest run of steps that no diagnostics, snapshot or checkpoint
+    /// (every `checkpointEvery` steps; 0: none) interrupts.
+    func stepsBetweenEvents(checkpointEvery: Int) -> Int {
+        let periods = [output.diagnosticsEvery, output.fields ? output.every : 0, checkpointEvery].filter { $0 > 0 }
+        return periods.min().map { min($0, steps) } ?? steps
+    }
+
     /// How the time steps are organised (see docs/performance.md).
     public struct Scheme: Sendable, Equatable {
         /// Halo exchanged once every `haloDepth` steps, `haloDepth` points
@@ -43,6 +50,21 @@ public struct HeatConfiguration: Sendable, Equatable {
         public var rowBands = Setting.auto
         /// Column tiles of the temporal-blocking wavefront.
         public var tileColumns = TileColumns.auto
+        /// Neither `halo_depth` nor `temporal_blocking` given (or both
+        /// `"auto"`): the run chooses between the single sweep and temporal
+        /// blocking `automaticDepth` steps deep (`HeatSimulation.chooseScheme`).
+        public var automatic = true
+
+        /// The depth of temporal blocking that the automatic choice tries.
+        public static let automaticDepth = 8
+        var automaticDepth: Int { Self.automaticDepth }
+
+        /// The forced scheme the automatic choice tries against the single sweep.
+        public var blockingCandidate: Scheme {
+            var candidate = self
+            (candidate.haloDepth, candidate.temporalBlocking, candidate.automatic) = (Self.automaticDepth, true, false)
+            return candidate
+        }
 
         /// `auto`: tiles whose wavefront rows fit in half a core's L2 cache
         /// where whole rows do not, kept if they are faster (timed at
@@ -71,8 +93,16 @@ public struct HeatConfiguration: Sendable, Equatable {
             try section.rejectUnknownKeys(known: ["halo_depth", "temporal_blocking", "streaming_stores", "software_prefetch",
                                                   "tile_columns", "row_bands"])
             var scheme = Scheme()
-            scheme.haloDepth = try section.integer("halo_depth", default: 1, min: 1, max: 64)
-            scheme.temporalBlocking = try section.bool("temporal_blocking", default: false)
+            switch try section.choiceOrInteger("halo_depth", among: ["auto"], min: 1, max: 64, default: .choice("auto")) {
+            case .integer(let depth): scheme.haloDepth = depth; scheme.automatic = false
+            case .choice: break
+            }
+            if case .string = section.member("temporal_blocking")?.value {
+                _ = try section.choice("temporal_blocking", among: ["auto"])
+            } else if section.member("temporal_blocking") != nil {
+                scheme.temporalBlocking = try section.bool("temporal_blocking")
+                scheme.automatic = false
+            }
             let settings = Setting.allCases.map(\.rawValue)
             scheme.streamingStores = Setting(rawValue: try section.choice("streaming_stores", among: settings, default: "auto"))!
             scheme.softwarePrefetch = Setting(rawValue: try section.choice("software_prefetch", among: settings, default: "auto"))!
@@ -91,7 +121,8 @@ public struct HeatConfiguration: Sendable, Equatable {
         }
 
         var json: JSONNode {
-            .object([("halo_depth", .int(haloDepth)), ("temporal_blocking", .bool(temporalBlocking)),
+            .object([("halo_depth", automatic ? .string("auto") : .int(haloDepth)),
+                     ("temporal_blocking", automatic ? .string("auto") : .bool(temporalBlocking)),
                      ("streaming_stores", .string(streamingStores.rawValue)),
                      ("software_prefetch", .string(softwarePrefetch.rawValue)), ("tile_columns", tileColumns.json),
                      ("row_bands", .string(rowBands.rawValue))])

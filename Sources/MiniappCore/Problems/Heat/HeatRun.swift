@@ -28,7 +28,8 @@ struct HeatRun {
         let topology = setup.topology, comm = setup.communicator
         let depth = c.scheme.haloDepth
         try setup.requireBlocks(coveringHalo: depth, key: "scheme.halo_depth", unit: "points", context: context)
-        try MemoryCheck.require(arrays: 2, halo: depth, setup: setup, context: context) { nx in
+        let fieldHalo = c.scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : depth
+        try MemoryCheck.require(arrays: 2, halo: fieldHalo, setup: setup, context: context) { nx in
             context.threads * HeatSimulation.wavefrontBytes(c.scheme, nx: nx)
         }
         let model = HeatModel(c, block: setup.block)
@@ -43,6 +44,7 @@ struct HeatRun {
         }
         simulation.initialize()
         let sweepTimes = try simulation.chooseSweep()
+        let schemeTimes = try simulation.chooseScheme(stepsBetweenEvents: c.stepsBetweenEvents(checkpointEvery: plan.every))
         let tileTimes = try simulation.chooseTiles()
         var restored: Checkpoint? = nil
         if let restart {
@@ -67,12 +69,20 @@ struct HeatRun {
             if let warning { console.warning(warning) }
         }
         setupTimer.stop()
-        let scheme = c.scheme
-        var schemeLine = scheme.haloDepth == 1 && !scheme.temporalBlocking
+        let depthUsed = simulation.stepsPerExchange
+        var schemeLine = c.scheme.automatic ? "automatic: " : ""
+        schemeLine += depthUsed == 1 && !simulation.temporalBlocking
             ? "one halo exchange per step, overlapped with the interior"
-            : "halo \(scheme.haloDepth) deep, exchanged every \(scheme.haloDepth) steps"
-                + (scheme.temporalBlocking ? ", \(scheme.haloDepth) steps per pass over memory (temporal blocking, "
+            : "halo \(depthUsed) deep, exchanged every \(depthUsed) steps"
+                + (simulation.temporalBlocking ? ", \(depthUsed) steps per pass over memory (temporal blocking, "
                     + wavefrontDescription(simulation, model: model, timed: tileTimes) + ")" : "")
+        if let schemeTimes {
+            schemeLine += " (timed per step: temporal blocking \(Format.duration(schemeTimes.blocking)), "
+                + "single sweep \(Format.duration(schemeTimes.singleSweep)))"
+        } else if c.scheme.automatic {
+            schemeLine += " (temporal blocking not tried: \(c.scheme.automaticDepth) steps deep pays only on fields "
+                + "beyond half the cache, with that many steps between outputs)"
+        }
         schemeLine += simulation.streaming ? "; streaming stores" : ""
         schemeLine += simulation.prefetch ? "; software prefetch" : ""
         schemeLine += simulation.rowBands ? "; rows in bands of four" : "; one row at a time"
@@ -100,7 +110,8 @@ struct HeatRun {
         let sidecar: String?
         do {
             let ioStart = wallSeconds()
-            try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model, ending: ending)
+            try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model, ending: ending,
+                             schemeTimes: schemeTimes)
             let xdmf = c.output.fields
                 ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
                                   spacing: (model.hx, model.hy))
@@ -124,6 +135,7 @@ struct HeatRun {
             "loop_seconds": loop, "stepping_seconds": stepping,
             "mlups": loop > 0 ? updates / loop / 1e6 : 0, "mlups_stepping": stepping > 0 ? updates / stepping / 1e6 : 0,
             "tile_columns": Double(simulation.tileColumns), "row_bands": simulation.rowBands ? 1 : 0,
+            "halo_depth": Double(simulation.stepsPerExchange), "temporal_blocking": simulation.temporalBlocking ? 1 : 0,
         ])
         printSummary(summary, simulation: simulation, sidecar: sidecar)
         return summary
@@ -132,7 +144,8 @@ struct HeatRun {
     // MARK: Output
 
     private func writeResults(_ output: ResultFile, simulation: HeatSimulation, phases: PhaseTimer,
-                              setup: GridSetup, model: HeatModel, ending: RunEnding) throws {
+                              setup: GridSetup, model: HeatModel, ending: RunEnding,
+                              schemeTimes: HeatSimulation.SchemeTimes?) throws {
         let c = configuration, comm = setup.communicator
         let d = simulation.diagnostics
         try output.appendSeries("diagnostics/step", values: d.step, at: 0)
@@ -157,7 +170,10 @@ struct HeatRun {
             "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
             "stepping_seconds": .double(steppingSeconds),
             "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
-            "halo_depth": .int(c.scheme.haloDepth), "temporal_blocking": .int(c.scheme.temporalBlocking ? 1 : 0),
+            "halo_depth": .int(simulation.stepsPerExchange), "temporal_blocking": .int(simulation.temporalBlocking ? 1 : 0),
+            "scheme_automatic": .int(c.scheme.automatic ? 1 : 0),
+            "scheme_timed_single_sweep_seconds": .double(schemeTimes?.singleSweep ?? .nan),
+            "scheme_timed_blocking_seconds": .double(schemeTimes?.blocking ?? .nan),
             "streaming_stores": .int(simulation.streaming ? 1 : 0), "software_prefetch": .int(simulation.prefetch ? 1 : 0),
             "tile_columns": .int(simulation.tileColumns), "row_bands": .int(simulation.rowBands ? 1 : 0),
         ]) { _, new in new })
@@ -166,7 +182,7 @@ struct HeatRun {
     /// "column tiles of 1024: 770 KiB of rows kept in cache per thread; timed: ..."
     private func wavefrontDescription(_ simulation: HeatSimulation, model: HeatModel,
                                       timed: (whole: Double, tiled: Double)?) -> String {
-        let m = configuration.scheme.haloDepth, tile = simulation.tileColumns
+        let m = simulation.stepsPerExchange, tile = simulation.tileColumns
         let columns = tile > 0 ? tile : model.block.nx
         var text = (tile > 0 ? "column tiles of \(columns): " : "")
             + "\(Format.bytes(WavefrontBuffers.bytes(nx: columns, halo: m, maxSteps: m))) of rows kept in cache per thread"
@@ -195,7 +211,8 @@ struct HeatRun {
         console.info("  boundaries  \(boundary)\(hasDirichlet ? " (u = \(Format.general(c.boundaryValue)))" : "")")
         console.info("  processes   \(setup.processesLine(context: context, threadSource: threadSource))")
         let sizes = setup.decomposition.blockSizeRange
-        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound, halo: c.scheme.haloDepth)
+        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound,
+                                      halo: c.scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : c.scheme.haloDepth)
         console.info("  blocks      \(setup.blocksLine) points per rank, \(Format.bytes(perRank)) of fields per rank")
         let dtHow = c.requestedDt == nil ? "automatic: \(Format.general(c.safety)) x h_min^2 / (4 alpha)" : "given"
         console.info("  time        \(c.steps) steps of dt = \(Format.sci(model.dt)) (\(dtHow)), "

@@ -26,10 +26,15 @@ final class HeatSimulation {
     private let communicator: Communicator
     private var u: Field
     private var v: Field
-    private let halo: HaloExchange
-    /// Steps per halo exchange (the halo depth of the fields).
-    let stepsPerExchange: Int
-    let temporalBlocking: Bool
+    private var halo: HaloExchange
+    private let topology: CartesianTopology
+    /// Steps per halo exchange (the depth of the halo exchanged).
+    private(set) var stepsPerExchange: Int
+    private(set) var temporalBlocking: Bool
+    /// With an automatic scheme (`chooseScheme`): the fields are
+    /// `automaticDepth` deep for either choice, and may stream from memory.
+    private let automaticScheme: Bool
+    private let fieldsFromMemory: Bool
     /// Whether the stencil writes its output with streaming stores.
     private(set) var streaming: Bool
     /// Whether the sweeps prefetch the rows they stream from and to memory:
@@ -67,24 +72,28 @@ final class HeatSimulation {
         self.model = model
         self.context = context
         self.output = output
+        self.topology = topology
         communicator = topology.communicator
         let (nx, ny) = (model.block.nx, model.block.ny)
         let scheme = model.configuration.scheme
         let depth = scheme.haloDepth
         stepsPerExchange = depth
         temporalBlocking = scheme.temporalBlocking
-        u = try Field(nx: nx, ny: ny, halo: depth)
-        v = try Field(nx: nx, ny: ny, halo: depth)
+        automaticScheme = scheme.automatic
+        let fieldHalo = scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : depth
+        u = try Field(nx: nx, ny: ny, halo: fieldHalo)
+        v = try Field(nx: nx, ny: ny, halo: fieldHalo)
         let deep = depth > 1 || scheme.temporalBlocking
         // A deep halo is used by stencils applied several times: corners too.
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
         let cache = Machine.lastLevelCacheBytes
-        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: depth)
+        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: fieldHalo)
         // Fields that cannot stay in cache between sweeps. (On the 2-core EPYC
         // VM, with 32 MiB of L3, one core's sweep drops from ~4000 to ~1300
         // MLUP/s between 14 and 17 MiB of fields without software prefetch.)
         let fromMemory = cache > 0 && hostFieldBytes > cache / 2
+        fieldsFromMemory = fromMemory
         switch scheme.softwarePrefetch {
         case .on: prefetch = true
         case .off: prefetch = false
@@ -108,7 +117,7 @@ final class HeatSimulation {
             rowBands = true
             bandsToBeTimed = fromMemory
         }
-        let tiles = HeatSimulation.tilePlan(scheme, nx: nx)
+        let tiles = HeatSimulation.tilePlan(scheme.automatic ? scheme.blockingCandidate : scheme, nx: nx)
         tileColumns = tiles.width
         tilesToBeTimed = tiles.timed ? tiles.width : nil
         threadSeconds = PerThread(count: context.threads, initial: 0)
@@ -151,6 +160,7 @@ final class HeatSimulation {
     /// Bytes of one thread's wavefront buffers for a block `nx` wide (both
     /// kinds where tiles are timed against whole rows).
     static func wavefrontBytes(_ scheme: HeatConfiguration.Scheme, nx: Int) -> Int {
+        if scheme.automatic { return wavefrontBytes(scheme.blockingCandidate, nx: nx) }
         guard scheme.temporalBlocking else { return 0 }
         let plan = tilePlan(scheme, nx: nx), m = scheme.haloDepth
         let tiled = WavefrontBuffers.bytes(nx: plan.width > 0 ? plan.width : nx, halo: m, maxSteps: m)
@@ -162,11 +172,11 @@ final class HeatSimulation {
     }
 
     /// One thread's wavefront buffers each, allocated (first touched) by that thread.
-    private func makeWavefrontBuffers(tileWidth: Int) -> [WavefrontBuffers] {
+    private func makeWavefrontBuffers(tileWidth: Int, depth: Int? = nil) -> [WavefrontBuffers] {
         let slots = UnsafeMutablePointer<WavefrontBuffers?>.allocate(capacity: context.threads)
         slots.initialize(repeating: nil, count: context.threads)
         let columns = tileWidth > 0 ? tileWidth : model.block.nx
-        let (depth, value) = (stepsPerExchange, model.configuration.boundaryValue)
+        let (depth, value) = (depth ?? stepsPerExchange, model.configuration.boundaryValue)
         context.pool.run { t in
             slots[t] = WavefrontBuffers(nx: columns, halo: depth, maxSteps: depth, boundaryValue: value)
         }
@@ -282,7 +292,7 @@ final class HeatSimulation {
     /// pay depends on the machine's L3 cache. Returns the seconds per pass
     /// over the slabs each way.
     func chooseTiles() throws -> (whole: Double, tiled: Double)? {
-        guard let tiled = tilesToBeTimed else { return nil }
+        guard !automaticScheme, let tiled = tilesToBeTimed else { return nil }
         timer.start(Phase.setup.rawValue)
         let m = stepsPerExchange
         let candidates = [(width: 0, buffers: makeWavefrontBuffers(tileWidth: 0)), (width: tiled, buffers: wavefrontBuffers)]
@@ -308,6 +318,73 @@ final class HeatSimulation {
         try communicator.allreduce(&totals, op: .sum)
         (tileColumns, wavefrontBuffers) = candidates[totals[1] < totals[0] ? 1 : 0]
         return (totals[0] / Double(communicator.size), totals[1] / Double(communicator.size))
+    }
+
+    /// The single sweep and temporal blocking as `chooseScheme` timed them:
+    /// seconds per step of the whole block, averaged over the ranks.
+    struct SchemeTimes {
+        let singleSweep: Double
+        let blocking: Double
+    }
+
+    /// For an automatic scheme: times temporal blocking `automaticDepth`
+    /// steps deep (with whole rows, and with column tiles where they are
+    /// tried) against the single sweep on the rank's own block, and keeps the
+    /// fastest, the same on every rank (collective; after `chooseSweep`,
+    /// before the state is set: it writes v only). Blocking is tried only
+    /// where it can pay on every rank: fields that stream from memory, blocks
+    /// and runs of steps between diagnostics, snapshots and checkpoints at
+    /// least that deep. Elsewhere the single sweep is kept, untimed.
+    /// Like `chooseSweep`, each timed pass covers a slab of its own, so that
+    /// every one reads from memory.
+    func chooseScheme(stepsBetweenEvents: Int) throws -> SchemeTimes? {
+        guard automaticScheme else { return nil }
+        let k = HeatConfiguration.Scheme.automaticDepth
+        let (nx, ny) = (model.block.nx, model.block.ny)
+        var eligible: Int64 = fieldsFromMemory && min(nx, ny) >= 2 * k && stepsBetweenEvents >= k ? 1 : 0
+        eligible = try communicator.allreduce(eligible, op: .min)
+        guard eligible == 1 else { return nil }
+        timer.start(Phase.setup.rawValue)
+
+        let candidates = [0] + (tilesToBeTimed.map { [$0] } ?? [])
+        let buffers = candidates.map { makeWavefrontBuffers(tileWidth: $0, depth: k) }
+        let geometry = wavefrontGeometry
+        let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
+        let (rx, ry) = (model.rx, model.ry)
+        let (streams, prefetches, bands) = (streaming, prefetch, rowBands)
+        let rounds = 3, ways = 1 + candidates.count, slabs = rounds * ways
+        var best = [Double](repeating: .infinity, count: ways)
+        for round in 0..<rounds {
+            for way in 0..<ways {
+                let slab = round * ways + way
+                let began = wallSeconds()
+                context.pool.run { t in
+                    let rows = Self.timingSlab(slab, of: slabs, rows: threadRows.range(of: t)).slab
+                    if way == 0 {
+                        heatStencilSweep(from: source, to: target, stride: stride, rows: rows, columns: 0..<nx,
+                                         rx: rx, ry: ry, streaming: streams, prefetch: prefetches, bands: bands)
+                    } else {
+                        heatWavefront(geometry, from: source, to: target, ownedRows: rows, steps: k,
+                                      buffers: buffers[way - 1][t], streaming: streams, prefetch: prefetches,
+                                      tileColumns: candidates[way - 1])
+                    }
+                }
+                let scale = Self.timingSlab(slab, of: slabs, rows: threadRows.range(of: 0)).scale
+                best[way] = min(best[way], (wallSeconds() - began) * scale / Double(way == 0 ? 1 : k))
+            }
+        }
+        var totals = best
+        try communicator.allreduce(&totals, op: .sum)
+        let fastest = totals.indices.min { totals[$0] < totals[$1] }!
+        if fastest > 0 {
+            stepsPerExchange = k
+            temporalBlocking = true
+            halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: k, corners: true)
+            tileColumns = candidates[fastest - 1]
+            wavefrontBuffers = buffers[fastest - 1]
+        }
+        let size = Double(communicator.size)
+        return SchemeTimes(singleSweep: totals[0] / size, blocking: totals[1...].min()! / size)
     }
 
     // MARK: Time stepping
