@@ -14,6 +14,13 @@
 /// each level takes 44 more bits, and one pass does two levels, so smooth
 /// data needs one pass. The result is still the exact sum: nothing is ever
 /// rounded away.
+///
+/// Most blocks take a shorter way: when the smallest non-zero magnitude is
+/// within 2^35 of the largest, every remainder r is a multiple of the
+/// smallest value's last bit, and 256 of them (|r| <= 2^(p-53)) add up
+/// exactly in plain double arithmetic too. One pass then sums the q's and
+/// the r's (four additions per value, no stores), and two exact adds take
+/// the block.
 extension ExactSum {
     public static let blockSize = 256
     static let blockLog2 = 8
@@ -34,7 +41,19 @@ extension ExactSum {
     private mutating func addBlock(_ block: UnsafePointer<Double>, count n: Int,
                                    remainders: UnsafeMutablePointer<Double>) {
         var source = block
-        var largest = maxMagnitudeBits(source, n)
+        let (largestFirst, smallest) = magnitudeRange(source, n)
+        var largest = largestFirst
+        let biasedLargest = Int(largest >> 52), biasedSmallest = max(Int(smallest >> 52), 1)
+        // |x| < 2^(biased - 1022), sigma = 2^p as below; the remainders are
+        // multiples of 2^(biasedSmallest - 1075) and their sum stays below
+        // 2^(p - 45): exact while biasedLargest - biasedSmallest <= 36.
+        if largest != 0 && biasedLargest < 0x7F0 && biasedLargest - biasedSmallest <= 35 {
+            let p = biasedLargest - 1022 + Self.blockLog2 + 1
+            let (high, low) = splitOnce(source, count: n, sigma: Double(sign: .plus, exponent: p, significand: 1))
+            add(high)
+            add(low)
+            return
+        }
         var left = n
         while largest != 0 {
             let biased = Int(largest >> 52)
@@ -92,6 +111,65 @@ func maxMagnitudeBits(_ x: UnsafePointer<Double>, _ n: Int) -> UInt64 {
     }
     while k < n { let a = bits[k] & Int64.max; m0 = a > m0 ? a : m0; k += 1 }
     return UInt64(max(max(m0, m1), max(m2, m3)))
+}
+
+/// The largest |x| of a block and the smallest non-zero one, as bit
+/// patterns (0 and Int64.max when every value is zero). Explicit lanes
+/// with selects: Swift's generic pointwise min and max, and plain loops,
+/// stay scalar.
+@inline(__always)
+func magnitudeRange(_ x: UnsafePointer<Double>, _ n: Int) -> (largest: UInt64, smallestNonZero: UInt64) {
+    let bits = UnsafeRawPointer(x)
+    let magnitude = SIMD4<Int64>(repeating: .max), zero = SIMD4<Int64>()
+    var high0 = zero, high1 = zero, low0 = magnitude, low1 = magnitude
+    var k = 0
+    while k + 8 <= n {
+        let a = bits.loadUnaligned(fromByteOffset: k * 8, as: SIMD4<Int64>.self) & magnitude
+        let b = bits.loadUnaligned(fromByteOffset: k * 8 + 32, as: SIMD4<Int64>.self) & magnitude
+        high0.replace(with: a, where: a .> high0)
+        high1.replace(with: b, where: b .> high1)
+        let a1 = a.replacing(with: magnitude, where: a .== zero), b1 = b.replacing(with: magnitude, where: b .== zero)
+        low0.replace(with: a1, where: a1 .< low0)
+        low1.replace(with: b1, where: b1 .< low1)
+        k += 8
+    }
+    high0.replace(with: high1, where: high1 .> high0)
+    low0.replace(with: low1, where: low1 .< low0)
+    var high = high0.max(), low = low0.min()
+    while k < n {
+        let a = bits.load(fromByteOffset: k * 8, as: Int64.self) & .max
+        high = max(high, a)
+        if a != 0 { low = min(low, a) }
+        k += 1
+    }
+    return (UInt64(high), UInt64(low))
+}
+
+/// One splitting level whose remainders add up exactly (see `addBlock`):
+/// the sums of q = (sigma + x) - sigma and of r = x - q.
+@inline(__always)
+func splitOnce(_ x: UnsafePointer<Double>, count n: Int, sigma: Double) -> (Double, Double) {
+    let s = SIMD4<Double>(repeating: sigma)
+    var high0 = SIMD4<Double>(), low0 = SIMD4<Double>(), high1 = SIMD4<Double>(), low1 = SIMD4<Double>()
+    var k = 0
+    while k + 8 <= n {
+        let v = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self)
+        let w = UnsafeRawPointer(x + k + 4).loadUnaligned(as: SIMD4<Double>.self)
+        let q = (s + v) - s, p = (s + w) - s
+        high0 += q
+        low0 += v - q
+        high1 += p
+        low1 += w - p
+        k += 8
+    }
+    var highTail = 0.0, lowTail = 0.0
+    while k < n {
+        let q = (sigma + x[k]) - sigma
+        highTail += q
+        lowTail += x[k] - q
+        k += 1
+    }
+    return ((high0 + high1).sum() + highTail, (low0 + low1).sum() + lowTail)
 }
 
 /// Two splitting levels in one pass (`sigmas.1` is the second level's):

@@ -28,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Only the network between two hosts (section 7; needs --hostfile): seconds, not minutes.")
     var networkOnly = false
 
+    @Flag(name: .long, help: "Only the exact sums inside one process (section 8): seconds, not minutes.")
+    var exactSumsOnly = false
+
     @Option(name: .long, help: ArgumentHelp("The C reference loop (default: bench/stencil_reference.c next to the build); "
                                             + "the C copy, copy_reference.c, is taken from the same folder.",
                                             valueName: "PATH"))
@@ -35,6 +38,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if networkOnly && hostfile == nil { throw ValidationError("--network-only needs --hostfile") }
+        if networkOnly && exactSumsOnly { throw ValidationError("--network-only and --exact-sums-only exclude each other") }
         if let hostfile, !FileManager.default.isReadableFile(atPath: hostfile) {
             throw ValidationError("cannot read the hostfile '\(hostfile)'")
         }
@@ -49,6 +53,7 @@ struct BenchCommand: ParsableCommand {
         options.cReference = cReference ?? Self.findReference(from: executable)
         options.hostfile = hostfile
         options.networkOnly = networkOnly
+        options.exactSumsOnly = exactSumsOnly
         let status = Benchmark.run(options)
         if status != 0 { throw ExitCode(status) }
     }

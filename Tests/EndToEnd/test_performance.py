@@ -9,7 +9,7 @@ import subprocess
 import h5py
 import pytest
 
-from conftest import REPO, heat_input
+from conftest import MINIAPP, REPO, heat_input
 
 SCHEMES = [
     {},
@@ -223,7 +223,7 @@ def test_bench_reports_every_figure(quick_bench_run):
     result = quick_bench_run.result
     assert result.returncode == 0, result.stdout + result.stderr
     for heading in ["1. Memory bandwidth", "2. Heat kernel", "3. Thread pool", "4. Halo exchange", "5. MPI_Allreduce",
-                    "6. Writing"]:
+                    "6. Writing", "8. Exact sums"]:
         assert heading in result.stdout
     data = json.loads(quick_bench_run.json.read_text())
     assert {(s["kernel"], s["streaming"], s["prefetch"]) for s in data["stream"]} == \
@@ -240,6 +240,14 @@ def test_bench_reports_every_figure(quick_bench_run):
     kernel = data["heat_kernel"]
     assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}
     assert any("steps per pass" in r["scheme"] for r in kernel) and any(r["scheme"] == "plain" for r in kernel)
+    # The default scheme beside the forced ones, on the grids beyond the cache.
+    assert {(r["ranks"], r["threads"]) for r in kernel if r["scheme"] == "default (automatic)"} >= {(1, 1), (1, 2), (2, 1)}
+    exact = data["exact_sums"]
+    for place in ("in_cache", "from_memory"):
+        r = exact[place]
+        assert r["bytes"] > 0 and all(r[k] > 0 for k in ("plain_ns_per_term", "exact_ns_per_term", "exact_dot_ns_per_term",
+                                                         "copy_ns_per_element"))
+    assert exact["diagnostic_4096"]["diagnostic_seconds"] > 0 and exact["diagnostic_4096"]["sweep_seconds"] > 0
     assert all(r["mlups"] > 0 and r["roofline_mlups"] > 0 and r["roofline_mlups_section_1"] > 0 for r in kernel)
     # Medians of per-round ratios: near the ratio of the medians, not equal to it.
     assert all(0.5 < r["fraction_of_roofline"] * r["roofline_mlups"] / r["mlups"] < 2 for r in kernel)
@@ -271,6 +279,17 @@ def test_bench_reports_every_figure(quick_bench_run):
     assert mpi["allreduce_us"]["one_exact_sum"] > 0 and mpi["hdf5_write"]["parallel_hdf5_gb_per_s"] > 0
     with h5py.File(quick_bench_run.h5) as f:
         assert json.loads(f.attrs["results_json"])["machine"]["cores"] == data["machine"]["cores"]
+
+
+def test_bench_exact_sums_only_measures_section_8(tmp_path):
+    result = subprocess.run([str(MINIAPP), "bench", "--quick", "--exact-sums-only", "--json", str(tmp_path / "b.json"),
+                             "--h5", str(tmp_path / "b.h5")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8. Exact sums" in result.stdout and "2. Heat kernel" not in result.stdout
+    assert set(json.loads((tmp_path / "b.json").read_text())) == {"machine", "exact_sums"}
+    both = subprocess.run([str(MINIAPP), "bench", "--exact-sums-only", "--network-only", "--hostfile", "/dev/null"],
+                          capture_output=True, text=True, timeout=60)
+    assert both.returncode == 64 and "exclude each other" in both.stderr, both.stderr
 
 
 @pytest.mark.parametrize("source", ["copy_reference.c", "stencil_reference.c"])

@@ -121,6 +121,37 @@ func sum(_ values: [Double]) -> Double {
         }
     }
 
+    /// Blocks whose magnitudes span up to 2^35 take one splitting level whose
+    /// remainders are summed in plain arithmetic: at the edge of that range
+    /// (and just beyond, where the general path takes over), with full
+    /// mantissas, mixed signs and subnormals, the sum is still exact.
+    @Test func singleLevelBlocksAtTheEdgeOfTheirRange() {
+        var rng = SplitMix64(state: 31)
+        for span in [0, 1, 20, 34, 35, 36, 37, 38, 40, 44, 60] {
+            for top in [1000, 3, -300, -1000, -1022] {
+                let values = (0..<256).map { k -> Double in
+                    let exponent = k == 0 ? top : k == 1 ? top - span : top - Int.random(in: 0...span, using: &rng)
+                    let significand = 1 + Double(rng.next() >> 12) * 0x1p-52
+                    let sign: FloatingPointSign = rng.next() & 1 == 0 ? .plus : .minus
+                    return Double(sign: sign, exponent: exponent, significand: significand)
+                }
+                #expect(blockSum(values) == sum(values), "span \(span), top \(top)")
+                let sameSign = values.map(abs)
+                #expect(blockSum(sameSign) == sum(sameSign), "span \(span), top \(top), one sign")
+                // The worst case of the bound: 255 remainders of 251 units of
+                // the last place each, and one value `span` binades below.
+                let heavy = [Double](repeating: Double(sign: .plus, exponent: top, significand: 1 + 251 * 0x1p-52), count: 255)
+                    + [Double(sign: .plus, exponent: top - span, significand: 1 + Double(rng.next() >> 12) * 0x1p-52)]
+                // Taking the large values away again, one by one, must leave
+                // the small one exactly (a rounded total would hide an error).
+                var acc = ExactSum()
+                heavy.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+                for v in heavy.dropLast() { acc.add(-v) }
+                #expect(acc.value == heavy.last!, "span \(span), top \(top), largest remainders")
+            }
+        }
+    }
+
     @Test func blockPathSeesNonFinite() {
         #expect(blockSum([Double](repeating: 1, count: 300) + [.nan]).isNaN)
         #expect(blockSum([Double](repeating: 1, count: 10) + [.infinity]) == .infinity)

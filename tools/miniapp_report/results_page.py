@@ -140,6 +140,29 @@ def mpi_section(section, title):
     return lines
 
 
+def exact_sum_section(data):
+    section = data.get("exact_sums")
+    if not section:
+        return []
+    rows = []
+    for key, label in (("in_cache", "in L2"), ("from_memory", "beyond the cache")):
+        r = section.get(key)
+        if r:
+            rows.append([f"{label}, {r['bytes'] / 2**20:.2f} MiB", number(r["plain_ns_per_term"], 2),
+                         number(r["exact_ns_per_term"], 2), number(r["exact_dot_ns_per_term"], 2),
+                         number(r["copy_ns_per_element"], 2),
+                         number(r["exact_ns_per_term"] / r["plain_ns_per_term"], 2)])
+    lines = ["## 8. Exact sums", "", "One thread, nanoseconds per term (a copy: per element).", "",
+             table(["array", "plain sum", "exact sum", "exact dot", "copy", "exact / plain"], rows)]
+    for key, d in sorted(section.items()):
+        if key.startswith("diagnostic_"):
+            n = key.split("_")[1]
+            lines += ["", f"One exact diagnostic of {n}^2 on {d['threads']} threads (sum, min, max, two L2 and max "
+                      f"errors): {d['diagnostic_seconds'] * 1e3:.1f} ms; one sweep {d['sweep_seconds'] * 1e3:.1f} ms "
+                      f"({d['diagnostic_seconds'] / d['sweep_seconds']:.2f} sweeps)."]
+    return lines
+
+
 def model_section(studies):
     rows = []
     for directory in studies:
@@ -182,6 +205,9 @@ def page(bench_path, studies=(), date=None):
         network = data["mpi_network"]
         hosts = " and ".join(network.get("hosts", []))
         lines += mpi_section(network, f"## 7. MPI between two hosts ({hosts})") + [""]
+    section = exact_sum_section(data)
+    if section:
+        lines += section + [""]
     if studies:
         lines += model_section(studies) + [""]
     return "\n".join(lines)

@@ -26,6 +26,8 @@ public enum Benchmark {
         public var hostfile: String?
         /// Only the machine's description and section 7.
         public var networkOnly = false
+        /// Only the machine's description and section 8.
+        public var exactSumsOnly = false
 
         public init(executable: String) { self.executable = executable }
     }
@@ -123,7 +125,7 @@ private final class Suite {
                                              ("cpu", .string(Machine.cpuModel)), ("cores", .int(cores)),
                                              ("last_level_cache_bytes", .int(cache)), ("quick", .bool(options.quick)),
                                              ("kernel_vectors", .string(kernelVectorExtension))])))
-        if !options.networkOnly {
+        if !options.networkOnly && !options.exactSumsOnly {
             // The STREAM arrays live through the kernel section, which measures copy again next to each row.
             try {
                 let probe = try BandwidthProbe(elements: max(1 << 23, 4 * cache / 8))
@@ -133,7 +135,8 @@ private final class Suite {
             pool()
             try mpi()
         }
-        if let hostfile = options.hostfile { try network(hostfile: hostfile) }
+        if let hostfile = options.hostfile, !options.exactSumsOnly { try network(hostfile: hostfile) }
+        if !options.networkOnly { exactSums() }
         try writeResults()
     }
 
@@ -253,11 +256,16 @@ private final class Suite {
         for n in grids {
             let large = 2 * 8 * n * n > cache / 2
             // (name, scheme keys, streaming stores, measured against C too)
-            var schemes: [(String, [String: JSONNode], Bool, Bool)] = [("plain", ["streaming_stores": .string("off")], false, true)]
+            // "plain": the single sweep, forced (no keys at all is the automatic scheme).
+            let single: [String: JSONNode] = ["halo_depth": .int(1)]
+            var schemes: [(String, [String: JSONNode], Bool, Bool)] = [
+                ("plain", single.merging(["streaming_stores": .string("off")]) { $1 }, false, true)]
             if large {
-                schemes.append(("plain, no prefetch", ["streaming_stores": .string("off"), "software_prefetch": .string("off")],
+                schemes.append(("plain, no prefetch", single.merging(["streaming_stores": .string("off"),
+                                                                      "software_prefetch": .string("off")]) { $1 },
                                 false, false))
-                schemes.append(("plain, streaming", ["streaming_stores": .string("on")], true, true))
+                schemes.append(("plain, streaming", single.merging(["streaming_stores": .string("on")]) { $1 }, true, true))
+                schemes.append(("default (automatic)", [:], true, false))
                 for k in options.quick ? [8] : [4, 8, 16] {
                     schemes.append(("\(k) steps per pass", ["halo_depth": .int(k), "temporal_blocking": .bool(true),
                                                            "streaming_stores": .string("on")], true, false))
@@ -472,6 +480,41 @@ private final class Suite {
             + "\(Format.fixed(clock * 10 / 1000, 2)) us per step")
         rows.append(("clock_read_ns", .double(clock)))
         document.append(("threads", .object(rows)))
+    }
+
+    // MARK: Exact sums
+
+    private func exactSums() {
+        say()
+        say("8. Exact sums, one thread: ns per term (GB/s read) against a plain vectorised sum and a copy")
+        say("   " + ["array", "plain sum", "exact sum", "exact dot", "copy", "exact / plain"].enumerated()
+            .map { $0.offset == 0 ? Format.padRight($0.element, 30) : Format.padLeft($0.element, 16) }.joined())
+        var rows: [(String, JSONNode)] = []
+        let repeats = options.quick ? 3 : 5
+        for (name, count) in [("in L2 (256 KiB)", 1 << 15), ("beyond the cache", max(1 << 23, 4 * cache / 8))] {
+            let r = ExactSumBenchmarks.terms(count: count, name: name, repeats: repeats)
+            func cell(_ ns: Double, bytesPerTerm: Double) -> String {
+                "\(Format.fixed(ns, 2)) (\(Format.fixed(bytesPerTerm / ns, 1)))"
+            }
+            say("   " + Format.padRight("\(name), \(Format.bytes(r.bytes))", 30)
+                + [cell(r.plainNanoseconds, bytesPerTerm: 8), cell(r.exactNanoseconds, bytesPerTerm: 8),
+                   cell(r.dotNanoseconds, bytesPerTerm: 16), cell(r.copyNanoseconds, bytesPerTerm: 16),
+                   Format.fixed(r.exactNanoseconds / r.plainNanoseconds, 2)].map { Format.padLeft($0, 16) }.joined())
+            rows.append((count == 1 << 15 ? "in_cache" : "from_memory", .object([
+                ("bytes", .int(r.bytes)), ("plain_ns_per_term", .double(r.plainNanoseconds)),
+                ("exact_ns_per_term", .double(r.exactNanoseconds)), ("exact_dot_ns_per_term", .double(r.dotNanoseconds)),
+                ("copy_ns_per_element", .double(r.copyNanoseconds))])))
+        }
+        let threads = cores
+        for n in options.quick ? [4096] : [4096, 8192] {
+            let t = ExactSumBenchmarks.diagnosticAgainstSweep(n: n, threads: threads, repeats: repeats)
+            say("   one exact diagnostic of \(n)^2 on \(threads) threads (sum, min, max, two L2 and max errors): "
+                + "\(Format.duration(t.diagnostic)); one sweep \(Format.duration(t.sweep)); "
+                + "\(Format.fixed(t.diagnostic / t.sweep, 2)) sweeps")
+            rows.append(("diagnostic_\(n)", .object([("threads", .int(threads)), ("diagnostic_seconds", .double(t.diagnostic)),
+                                                      ("sweep_seconds", .double(t.sweep))])))
+        }
+        document.append(("exact_sums", .object(rows)))
     }
 
     // MARK: MPI
