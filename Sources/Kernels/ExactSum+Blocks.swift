@@ -38,20 +38,41 @@ extension ExactSum {
         }
     }
 
-    private mutating func addBlock(_ block: UnsafePointer<Double>, count n: Int,
-                                   remainders: UnsafeMutablePointer<Double>) {
-        var source = block
-        let (largestFirst, smallest) = magnitudeRange(source, n)
-        var largest = largestFirst
-        let biasedLargest = Int(largest >> 52), biasedSmallest = max(Int(smallest >> 52), 1)
+    /// Adds a block of at most `blockSize` doubles whose magnitudes the
+    /// caller already knows: `largestBits`, the bit pattern of the largest
+    /// |x|, and `smallestNonZeroBits`, of a lower bound on the smallest
+    /// non-zero |x| (0 when unknown; NaN counts as larger than infinity).
+    /// Kernels that pass over the values anyway (diagnostics) save the pass
+    /// that finds them.
+    public mutating func add(block: UnsafePointer<Double>, count n: Int, largestBits: UInt64, smallestNonZeroBits: UInt64) {
+        if largestBits == 0 { return }   // every value is zero
+        if addSingleLevel(block, count: n, largestBits: largestBits, smallestNonZeroBits: smallestNonZeroBits) { return }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
+            addBlock(block, count: n, remainders: scratch.baseAddress!)
+        }
+    }
+
+    /// The short way, where it is exact: returns false (adding nothing) where not.
+    private mutating func addSingleLevel(_ block: UnsafePointer<Double>, count n: Int, largestBits: UInt64,
+                                         smallestNonZeroBits: UInt64) -> Bool {
+        let biasedLargest = Int(largestBits >> 52), biasedSmallest = max(Int(smallestNonZeroBits >> 52), 1)
         // |x| < 2^(biased - 1022), sigma = 2^p as below; the remainders are
         // multiples of 2^(biasedSmallest - 1075) and their sum stays below
         // 2^(p - 45): exact while biasedLargest - biasedSmallest <= 36.
-        if largest != 0 && biasedLargest < 0x7F0 && biasedLargest - biasedSmallest <= 35 {
-            let p = biasedLargest - 1022 + Self.blockLog2 + 1
-            let (high, low) = splitOnce(source, count: n, sigma: Double(sign: .plus, exponent: p, significand: 1))
-            add(high)
-            add(low)
+        guard largestBits != 0 && biasedLargest < 0x7F0 && biasedLargest - biasedSmallest <= 35 else { return false }
+        let p = biasedLargest - 1022 + Self.blockLog2 + 1
+        let (high, low) = splitOnce(block, count: n, sigma: Double(sign: .plus, exponent: p, significand: 1))
+        add(high)
+        add(low)
+        return true
+    }
+
+    private mutating func addBlock(_ block: UnsafePointer<Double>, count n: Int,
+                                   remainders: UnsafeMutablePointer<Double>) {
+        var source = block
+        let range = magnitudeRange(source, n)
+        var largest = range.largest
+        if largest == 0 || addSingleLevel(source, count: n, largestBits: largest, smallestNonZeroBits: range.smallestNonZero) {
             return
         }
         var left = n
@@ -77,15 +98,22 @@ extension ExactSum {
             if stillLeft == 0 { return }
             // A pass costs about as much as adding n/8 values one by one.
             // Values spread over a wide range (a field decaying over many
-            // orders of magnitude) leave many behind per pass: once a pass
-            // captures fewer than n/8, or fewer than n/8 are left, add the
-            // rest one by one.
-            if stillLeft * 8 <= n || (left - stillLeft) * 8 < n {
+            // orders of magnitude) leave many behind per pass: once fewer
+            // than n/8 are left, add them one by one; otherwise the rest may
+            // be narrow enough for the short way; once a pass captures fewer
+            // than n/8, add the rest one by one.
+            if stillLeft * 8 <= n {
+                addNonZero(source, count: n)
+                return
+            }
+            let rest = magnitudeRange(source, n)
+            if addSingleLevel(source, count: n, largestBits: rest.largest, smallestNonZeroBits: rest.smallestNonZero) { return }
+            if (left - stillLeft) * 8 < n {
                 addNonZero(source, count: n)
                 return
             }
             left = stillLeft
-            largest = maxMagnitudeBits(source, n)
+            largest = rest.largest
         }
     }
 
@@ -95,54 +123,46 @@ extension ExactSum {
     }
 }
 
-/// The largest |x| of a block, as the bit pattern of a non-negative double
-/// (integer order equals numeric order; NaN compares above infinity).
-@inline(__always)
-func maxMagnitudeBits(_ x: UnsafePointer<Double>, _ n: Int) -> UInt64 {
-    let bits = UnsafeRawPointer(x).assumingMemoryBound(to: Int64.self)
-    var m0: Int64 = 0, m1: Int64 = 0, m2: Int64 = 0, m3: Int64 = 0
-    var k = 0
-    while k + 4 <= n {
-        let a0 = bits[k] & Int64.max, a1 = bits[k + 1] & Int64.max
-        let a2 = bits[k + 2] & Int64.max, a3 = bits[k + 3] & Int64.max
-        m0 = a0 > m0 ? a0 : m0; m1 = a1 > m1 ? a1 : m1
-        m2 = a2 > m2 ? a2 : m2; m3 = a3 > m3 ? a3 : m3
-        k += 4
+/// The largest magnitude of the values it sees and the smallest non-zero
+/// one, as bit patterns of non-negative doubles (integer order is numeric
+/// order; NaN counts as larger than infinity): 0 and Int64.max while it has
+/// seen only zeros. Explicit lanes with selects: Swift's generic pointwise
+/// min and max, and plain loops with `max`, stay scalar.
+struct MagnitudeRange {
+    private static let magnitude = SIMD4<Int64>(repeating: .max)
+    private var large = SIMD4<Int64>(), small = MagnitudeRange.magnitude
+    private var largeTail: Int64 = 0, smallTail = Int64.max
+
+    @inline(__always)
+    mutating func see(_ v: SIMD4<Double>) {
+        let a = unsafeBitCast(v, to: SIMD4<Int64>.self) & Self.magnitude
+        large.replace(with: a, where: a .> large)
+        let b = a.replacing(with: Self.magnitude, where: a .== SIMD4<Int64>())
+        small.replace(with: b, where: b .< small)
     }
-    while k < n { let a = bits[k] & Int64.max; m0 = a > m0 ? a : m0; k += 1 }
-    return UInt64(max(max(m0, m1), max(m2, m3)))
+
+    @inline(__always)
+    mutating func see(_ x: Double) {
+        let a = Int64(bitPattern: x.bitPattern) & .max
+        largeTail = max(largeTail, a)
+        if a != 0 { smallTail = min(smallTail, a) }
+    }
+
+    var largest: UInt64 { UInt64(max(large.max(), largeTail)) }
+    var smallestNonZero: UInt64 { UInt64(min(small.min(), smallTail)) }
 }
 
-/// The largest |x| of a block and the smallest non-zero one, as bit
-/// patterns (0 and Int64.max when every value is zero). Explicit lanes
-/// with selects: Swift's generic pointwise min and max, and plain loops,
-/// stay scalar.
+/// The largest |x| of a block and the smallest non-zero one (see `MagnitudeRange`).
 @inline(__always)
 func magnitudeRange(_ x: UnsafePointer<Double>, _ n: Int) -> (largest: UInt64, smallestNonZero: UInt64) {
-    let bits = UnsafeRawPointer(x)
-    let magnitude = SIMD4<Int64>(repeating: .max), zero = SIMD4<Int64>()
-    var high0 = zero, high1 = zero, low0 = magnitude, low1 = magnitude
+    var range = MagnitudeRange()
     var k = 0
-    while k + 8 <= n {
-        let a = bits.loadUnaligned(fromByteOffset: k * 8, as: SIMD4<Int64>.self) & magnitude
-        let b = bits.loadUnaligned(fromByteOffset: k * 8 + 32, as: SIMD4<Int64>.self) & magnitude
-        high0.replace(with: a, where: a .> high0)
-        high1.replace(with: b, where: b .> high1)
-        let a1 = a.replacing(with: magnitude, where: a .== zero), b1 = b.replacing(with: magnitude, where: b .== zero)
-        low0.replace(with: a1, where: a1 .< low0)
-        low1.replace(with: b1, where: b1 .< low1)
-        k += 8
+    while k + 4 <= n {
+        range.see(UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self))
+        k += 4
     }
-    high0.replace(with: high1, where: high1 .> high0)
-    low0.replace(with: low1, where: low1 .< low0)
-    var high = high0.max(), low = low0.min()
-    while k < n {
-        let a = bits.load(fromByteOffset: k * 8, as: Int64.self) & .max
-        high = max(high, a)
-        if a != 0 { low = min(low, a) }
-        k += 1
-    }
-    return (UInt64(high), UInt64(low))
+    while k < n { range.see(x[k]); k += 1 }
+    return (range.largest, range.smallestNonZero)
 }
 
 /// One splitting level whose remainders add up exactly (see `addBlock`):
@@ -215,7 +235,8 @@ func splitTwoLevels(_ source: UnsafePointer<Double>, count n: Int, sigmas: (Doub
 
 extension ExactSum {
     /// Adds the products a[k] * b[k] (each rounded once, as a plain loop
-    /// would) exactly: an order-independent dot product.
+    /// would) exactly: an order-independent dot product. Each block's
+    /// products are stored (in L1) by the pass that finds their magnitudes.
     public mutating func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
             let products = scratch.baseAddress!
@@ -223,8 +244,17 @@ extension ExactSum {
             while start < count {
                 let n = min(Self.blockSize, count - start)
                 let x = a + start, y = b + start
-                for k in 0..<n { products[k] = x[k] * y[k] }
-                add(UnsafePointer(products), count: n)
+                var range = MagnitudeRange()
+                var k = 0
+                while k + 4 <= n {
+                    let p = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self)
+                        * UnsafeRawPointer(y + k).loadUnaligned(as: SIMD4<Double>.self)
+                    UnsafeMutableRawPointer(products + k).storeBytes(of: p, as: SIMD4<Double>.self)
+                    range.see(p)
+                    k += 4
+                }
+                while k < n { products[k] = x[k] * y[k]; range.see(products[k]); k += 1 }
+                add(block: products, count: n, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
                 start += n
             }
         }

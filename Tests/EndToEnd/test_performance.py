@@ -240,6 +240,14 @@ def test_bench_reports_every_figure(quick_bench_run):
     kernel = data["heat_kernel"]
     assert {(r["ranks"], r["threads"]) for r in kernel} >= {(1, 1), (1, 2), (2, 1)}
     assert any("steps per pass" in r["scheme"] for r in kernel) and any(r["scheme"] == "plain" for r in kernel)
+    # Every grid labelled by its fields' footprint against the measured cache; the one streamed from memory
+    # takes at least twice the cache.
+    cache = data["machine"]["last_level_cache_bytes"]
+    for r in kernel:
+        assert r["fields_bytes"] == 16 * r["grid"] ** 2
+        assert r["fields_over_last_level_cache"] == pytest.approx(r["fields_bytes"] / cache)
+        assert f"{r['grid']}^2, " in result.stdout and "x LLC" in result.stdout
+    assert max(r["fields_over_last_level_cache"] for r in kernel) >= 2
     # The default scheme beside the forced ones, on the grids beyond the cache.
     assert {(r["ranks"], r["threads"]) for r in kernel if r["scheme"] == "default (automatic)"} >= {(1, 1), (1, 2), (2, 1)}
     exact = data["exact_sums"]

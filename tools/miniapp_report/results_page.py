@@ -84,7 +84,10 @@ def kernel_section(data):
                         else f"{100 * r['fraction_of_roofline']:.0f}%; {100 * r['fraction_of_roofline_best_copy']:.0f}%")
             cells.append(f"{r['mlups']:.0f} ({fraction})")
             ratios.append(number(r["ratio_to_c"], 2) if r.get("ratio_to_c") is not None else "-")
-        rows.append([f"{grid}^2", scheme] + cells + [", ".join(ratios)])
+        first = next(r for r in kernel if r["grid"] == grid)
+        footprint = first.get("fields_over_last_level_cache")
+        label = f"{grid}^2" + (f" ({first['fields_bytes'] / 2**20:.0f} MiB, {footprint:.1f}x LLC)" if footprint else "")
+        rows.append([label, scheme] + cells + [", ".join(ratios)])
     header = ["grid", "scheme"] + [f"{r} x {t}" for r, t in layouts] + ["ratio to C `-O3 -march=native`"]
     lines = ["## 2. Heat kernel: stepping MLUP/s", "",
              "Medians of the rounds; in brackets the fraction of the bound measured in the same round (median copy; "

@@ -241,17 +241,43 @@ private final class Suite {
         return list.filter { $0.0 * $0.1 <= max(2, cores) }
     }
 
+    /// The ranks x threads a scheme's rows measure. `--quick` on a node of
+    /// more than 2 cores samples them: one core and the whole node (as
+    /// threads and as ranks) for the plain sweeps the performance model
+    /// reads, the whole node only for the other schemes.
+    private func configurations(forScheme name: String) -> [(Int, Int)] {
+        guard options.quick && cores > 2 else { return configurations() }
+        let node = [(1, cores), (cores, 1)]
+        switch name {
+        case "plain", "plain, streaming": return [(1, 1)] + node
+        case "plain, no prefetch": return [(1, 1), (cores, 1)]
+        default: return node
+        }
+    }
+
+    /// "4096^2, 256.0 MiB = 8.0x LLC": a grid and its two fields' footprint
+    /// against the measured last-level cache.
+    private func gridLabel(_ n: Int) -> String {
+        let bytes = 2 * 8 * n * n
+        return "\(n)^2, \(Format.bytes(bytes))" + (cache > 0 ? " = \(Format.fixed(Double(bytes) / Double(cache), 1))x LLC" : "")
+    }
+
     private func kernelSweep(_ probe: BandwidthProbe) throws -> [KernelResult] {
-        // A grid whose two fields fit in half the last-level cache, and two that do not.
+        // A grid whose two fields fit in half the last-level cache, and one
+        // (two without --quick) whose fields take at least twice the cache:
+        // 4096^2 or larger, so that a node with a large L3 streams it from memory.
         var inCache = 256
         while 2 * 8 * (2 * inCache) * (2 * inCache) <= max(cache, 1 << 20) / 2 { inCache *= 2 }
-        let grids = options.quick ? [inCache, 4096] : [inCache, 4096, 8192]
+        var fromMemory = 4096
+        while 2 * 8 * fromMemory * fromMemory < 2 * cache { fromMemory *= 2 }
+        let grids = options.quick ? [inCache, fromMemory] : [inCache, fromMemory, 2 * fromMemory]
         let compiled = references.stencil
         say()
         say("2. Heat kernel: stepping MLUP/s (halo exchange and stencil; no diagnostics, no output), each run timed after "
             + "a warm-up")
-        say("   " + ["grid", "scheme", "ranks x thr", "miniapp", "bound", "of bound", "of best", "C -O3", "ratio to C"].enumerated()
-            .map { $0.offset < 2 ? Format.padRight($0.element, [13, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
+        say("   " + ["grid, fields against the cache", "scheme", "ranks x thr", "miniapp", "bound", "of bound", "of best", "C -O3",
+                     "ratio to C"].enumerated()
+            .map { $0.offset < 2 ? Format.padRight($0.element, [34, 20][$0.offset]) : Format.padLeft($0.element, 12) }.joined())
         var results: [KernelResult] = []
         for n in grids {
             let large = 2 * 8 * n * n > cache / 2
@@ -272,13 +298,13 @@ private final class Suite {
                 }
             }
             for (name, scheme, streaming, againstC) in schemes {
-                for (ranks, threads) in configurations() {
+                for (ranks, threads) in configurations(forScheme: name) {
                     // The tuned C sweep has OpenMP threads only: against one rank's threads.
                     let tuned = againstC && streaming && ranks == 1
                     let result = try kernelRow(probe, grid: n, scheme: (name, scheme), ranks: ranks, threads: threads,
                                                streaming: streaming, reference: againstC ? compiled : nil, tuned: tuned)
                     results.append(result)
-                    say("   " + Format.padRight("\(n)^2" + (large ? "" : " (LLC)"), 13) + Format.padRight(name, 20)
+                    say("   " + Format.padRight(gridLabel(n), 34) + Format.padRight(name, 20)
                         + [Format.padLeft("\(ranks) x \(threads)", 12), Format.padLeft(Format.fixed(result.mlups, 0), 12),
                            Format.padLeft(Format.fixed(result.bound, 0), 12),
                            Format.padLeft(Format.fixed(100 * result.fractionOfBound, 0) + "%", 12),
@@ -321,7 +347,9 @@ private final class Suite {
         say("   copies (of 5) just before and after the round; \"of best\": against the best copy before or after it instead")
         say("   (a peak, as STREAM reports). Above 100%: more than one update per pass over memory.")
         document.append(("heat_kernel", .array(results.map { r in
-            .object([("grid", .int(r.grid)), ("scheme", .string(r.scheme)), ("ranks", .int(r.ranks)), ("threads", .int(r.threads)),
+            .object([("grid", .int(r.grid)), ("fields_bytes", .int(2 * 8 * r.grid * r.grid)),
+                     ("fields_over_last_level_cache", cache > 0 ? .double(Double(2 * 8 * r.grid * r.grid) / Double(cache)) : .null),
+                     ("scheme", .string(r.scheme)), ("ranks", .int(r.ranks)), ("threads", .int(r.threads)),
                      ("mlups", .double(r.mlups)), ("roofline_mlups", .double(r.bound)),
                      ("roofline_mlups_section_1", .double(r.boundAtStart)),
                      ("fraction_of_roofline", .double(r.fractionOfBound)),
