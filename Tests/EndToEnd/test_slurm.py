@@ -224,7 +224,10 @@ def test_a_node_cut_off_ends_the_job_and_the_requeued_job_continues_from_its_che
             time.sleep(0.2)
         ended = time.monotonic() - cut
         log = job_log(tmp_path, job_id)
-        assert "no message from rank" in log and "on node2" in log, log
+        # The watchdog names what it waited on: a halo from a rank on node2 or, when the cut
+        # fell in a checkpoint write (every ~0.75 s), the collective write a rank stopped answering.
+        assert ("no message from rank" in log and "on node2" in log) or \
+            ("writing a checkpoint (collective HDF5)" in log and "a rank stopped answering" in log), log
         assert ended < 30, (ended, log)
         # Slurm declared node2 down and requeued the job (after completing its
         # steps, CG): skip its two-minute requeue delay, as an operator would.

@@ -352,7 +352,9 @@ def predict_run(machine, run):
         raise ReportError(f"{run.path}: the performance model covers the heat problem, not '{run.problem}'")
     a = run.attributes
     if int(a.get("temporal_blocking", 0)):
-        raise ReportError(f"{run.path}: temporal blocking is measured by `miniapp bench`, not modelled")
+        chosen = " (the automatic scheme chose it)" if int(a.get("scheme_automatic", 0)) else ""
+        raise ReportError(f"{run.path}: temporal blocking{chosen} is measured by `miniapp bench`, not modelled; "
+                          "to set runs against the model, give their input \"scheme\": {\"halo_depth\": 1}")
     return predict(machine, Layout.of_run(run), halo_depth=int(a.get("halo_depth", 1)),
                    streaming=bool(int(a.get("streaming_stores", 0))), prefetch=bool(int(a.get("software_prefetch", 1))))
 
