@@ -30,7 +30,13 @@ public enum Miniapp {
         let launch = LaunchEnvironment(ProcessInfo.processInfo.environment)
         if let mismatch = launch.mismatch(worldSize: world.size) {
             // Every process is rank 0 of a job of its own: the launcher's rank 0 alone says so.
-            if (launch.rank ?? 0) == 0 { Console.write("miniapp: error: \(mismatch)\n", to: .error) }
+            // The others wait a moment first: the launcher ends the job at the first non-zero
+            // exit, which would otherwise cut off the message (as before MPI_Abort).
+            if (launch.rank ?? 0) == 0 {
+                Console.write("miniapp: error: \(mismatch)\n", to: .error)
+            } else {
+                usleep(500_000)
+            }
             return ExitStatus.wrongLauncher.rawValue
         }
         let console = Console(isRoot: world.isRoot, verbosity: options.verbosity)
