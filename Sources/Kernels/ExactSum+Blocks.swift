@@ -27,14 +27,12 @@ extension ExactSum {
 
     /// Adds `count` consecutive doubles, exactly.
     public mutating func add(_ values: UnsafePointer<Double>, count: Int) {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
-            let remainders = scratch.baseAddress!
-            var start = 0
-            while start < count {
-                let n = min(Self.blockSize, count - start)
-                addBlock(values + start, count: n, remainders: remainders)
-                start += n
-            }
+        var start = 0
+        while start < count {
+            let n = min(Self.blockSize, count - start)
+            let range = magnitudeRange(values + start, n)
+            add(block: values + start, count: n, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+            start += n
         }
     }
 
@@ -48,7 +46,7 @@ extension ExactSum {
         if largestBits == 0 { return }   // every value is zero
         if addSingleLevel(block, count: n, largestBits: largestBits, smallestNonZeroBits: smallestNonZeroBits) { return }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
-            addBlock(block, count: n, remainders: scratch.baseAddress!)
+            addBlock(block, count: n, remainders: scratch.baseAddress!, largestBits: largestBits)
         }
     }
 
@@ -67,14 +65,11 @@ extension ExactSum {
         return true
     }
 
+    /// The general way, for a block the short way does not take (`largestBits`: its largest |x|, not 0).
     private mutating func addBlock(_ block: UnsafePointer<Double>, count n: Int,
-                                   remainders: UnsafeMutablePointer<Double>) {
+                                   remainders: UnsafeMutablePointer<Double>, largestBits: UInt64) {
         var source = block
-        let range = magnitudeRange(source, n)
-        var largest = range.largest
-        if largest == 0 || addSingleLevel(source, count: n, largestBits: largest, smallestNonZeroBits: range.smallestNonZero) {
-            return
-        }
+        var largest = largestBits
         var left = n
         while largest != 0 {
             let biased = Int(largest >> 52)
