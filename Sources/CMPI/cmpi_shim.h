@@ -103,8 +103,20 @@ static inline int cmpi_type_vector(int count, int block_length, int stride, cmpi
                                    cmpi_datatype *result) {
     return MPI_Type_vector(count, block_length, stride, old_type, result);
 }
+static inline int cmpi_type_contiguous(int count, cmpi_datatype old_type, cmpi_datatype *result) {
+    return MPI_Type_contiguous(count, old_type, result);
+}
 static inline int cmpi_type_commit(cmpi_datatype *type) { return MPI_Type_commit(type); }
 static inline int cmpi_type_free(cmpi_datatype *type) { return MPI_Type_free(type); }
+
+// User-defined reductions: MPI_User_function's last parameter is a pointer
+// to the family's datatype handle, which cmpi_datatype is.
+typedef void (*cmpi_user_function)(void *in, void *inout, int *length, cmpi_datatype *type);
+static inline cmpi_op cmpi_op_null(void) { return MPI_OP_NULL; }
+static inline int cmpi_op_create(cmpi_user_function function, int commutative, cmpi_op *result) {
+    return MPI_Op_create((MPI_User_function *)function, commutative, result);
+}
+static inline int cmpi_op_free(cmpi_op *op) { return MPI_Op_free(op); }
 
 static inline int cmpi_irecv(void *buffer, int count, cmpi_datatype type, int source, int tag, cmpi_comm comm,
                              cmpi_request *request) {

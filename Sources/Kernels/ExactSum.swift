@@ -5,7 +5,7 @@
 /// Int64 so that 2^31 additions fit before carries must move. Integer addition
 /// is associative: the sum does not depend on the order of the terms, on how
 /// they are split among threads and ranks, or on the order partial sums are
-/// merged (MPI_SUM over the digits, as Int64). Rounding happens once, at the
+/// merged (across ranks: `ExactSumMessage`). Rounding happens once, at the
 /// end: the result is the exact sum correctly rounded to nearest (except in
 /// the subnormal range, where it may differ by one unit, still reproducibly).
 /// This is what makes our reductions bitwise identical for every decomposition.
@@ -13,8 +13,7 @@ public struct ExactSum: BitwiseCopyable, Sendable {
     /// 2098 bit positions (2^-1074 ... 2^1023) plus carry room: 68 digits of 32 bits.
     public static let digitCount = 68
     public static let specialCount = 3
-    /// Digits, then counts of NaN, +inf and -inf terms (as Int64s, so that a
-    /// whole accumulator can be reduced with one MPI_SUM over Int64).
+    /// Digits, then counts of NaN, +inf and -inf terms.
     public static let wordCount = digitCount + specialCount
 
     @usableFromInline var words: InlineArray<71, Int64>
@@ -57,13 +56,17 @@ public struct ExactSum: BitwiseCopyable, Sendable {
         else { words[Self.digitCount + 2] += 1 }
     }
 
-    /// Adds another accumulator (exact).
+    /// Adds another accumulator (exact). Digits add as they are while the
+    /// additions behind both stay within what the words have room for.
     public mutating func add(_ other: ExactSum) {
-        var a = self, b = other
-        a.normalize(); b.normalize()
-        for k in 0..<Self.wordCount { a.words[k] &+= b.words[k] }
-        a.normalize()
-        self = a
+        var b = other
+        if pendingAdds + b.pendingAdds >= 1 << 30 {
+            normalize()
+            b.normalize()
+        }
+        for k in 0..<Self.wordCount { words[k] &+= b.words[k] }
+        pendingAdds += b.pendingAdds
+        if pendingAdds >= 1 << 30 { normalize() }
     }
 
     /// Moves carries up so that every digit but the last is in [0, 2^32).
@@ -78,52 +81,72 @@ public struct ExactSum: BitwiseCopyable, Sendable {
         pendingAdds = 0
     }
 
-    /// The accumulator as Int64 words, for MPI_Allreduce(MPI_SUM) across ranks.
-    public var wordsForReduction: [Int64] {
-        var copy = self
-        copy.normalize()
-        return (0..<Self.wordCount).map { copy.words[$0] }
-    }
-
-    /// An accumulator from reduced words (the element-wise sum of normalised ones).
-    public init(reducedWords: some Collection<Int64>) {
-        self.init()
-        for (k, w) in reducedWords.enumerated() where k < Self.wordCount { words[k] = w }
-        normalize()
-    }
-
     /// The exact sum, correctly rounded to the nearest double.
     public var value: Double {
-        let nan = words[Self.digitCount], posInf = words[Self.digitCount + 1], negInf = words[Self.digitCount + 2]
+        var digits = self   // rounded(...) overwrites the specials, read first, with its room
+        return withUnsafeMutablePointer(to: &digits.words) { words in
+            words.withMemoryRebound(to: Int64.self, capacity: Self.wordCount) { w in
+                Self.rounded(digits: w, count: Self.digitCount, base: 0,
+                             nan: w[Self.digitCount], posInf: w[Self.digitCount + 1], negInf: w[Self.digitCount + 2])
+            }
+        }
+    }
+
+    /// The number sum(digits[k] * 2^(32 * (base + k) - 1074)), digits of
+    /// any sign and size (each below 2^62 in magnitude), correctly rounded to
+    /// the nearest double, or the value of the non-finite terms counted.
+    /// Works in place on `digits`, which needs 2 words of room above `count`.
+    static func rounded(digits d: UnsafeMutablePointer<Int64>, count: Int, base: Int,
+                        nan: Int64, posInf: Int64, negInf: Int64) -> Double {
         if nan > 0 || (posInf > 0 && negInf > 0) { return .nan }
         if posInf > 0 { return .infinity }
         if negInf > 0 { return -.infinity }
-
-        var digits = self
-        digits.normalize()
-        var negative = false
-        if digits.words[Self.digitCount - 1] < 0 {
-            // Negate the whole number (every digit), then carry again.
-            negative = true
-            for k in 0..<Self.digitCount { digits.words[k] = -digits.words[k] }
-            digits.normalize()
+        // Balanced digits (every one in [-2^31, 2^31)): the top non-zero
+        // digit gives the sign, which is made positive; then plain digits.
+        let n = count + 2
+        d[count] = 0
+        d[count + 1] = 0
+        for k in 0..<(n - 1) {
+            let carry = (d[k] &+ (1 << 31)) >> 32
+            d[k] -= carry << 32
+            d[k + 1] += carry
         }
-        var top = Self.digitCount - 1
-        while top >= 0 && digits.words[top] == 0 { top -= 1 }
+        var top = n - 1
+        while top >= 0 && d[top] == 0 { top -= 1 }
         if top < 0 { return 0 }
+        let negative = d[top] < 0
+        if negative { for k in 0...top { d[k] = -d[k] } }
+        for k in 0..<top {
+            let carry = d[k] >> 32  // arithmetic shift: floor division by 2^32
+            d[k] -= carry << 32
+            d[k + 1] += carry
+        }
+        while top > 0 && d[top] == 0 { top -= 1 }
         // The top three digits hold at least 65 significant bits; everything
         // below only matters as a "sticky" bit for rounding.
-        let base = max(top - 2, 0)
+        let low = max(top - 2, 0)
         var window: UInt128 = 0
-        for k in stride(from: top, through: base, by: -1) {
-            window = (window << 32) | UInt128(UInt64(digits.words[k]))
+        for k in stride(from: top, through: low, by: -1) {
+            window = (window << 32) | UInt128(UInt64(d[k]))
         }
         var sticky = false
-        for k in 0..<base where digits.words[k] != 0 { sticky = true; break }
+        for k in 0..<low where d[k] != 0 { sticky = true; break }
         if sticky { window |= 1 }
-        let rounded = Double(window)  // correctly rounded (ties to even)
-        let magnitude = Double(sign: .plus, exponent: 32 * base - 1074, significand: rounded)
+        let magnitude = Double(sign: .plus, exponent: 32 * (base + low) - 1074, significand: roundedToDouble(window))
         return negative ? -magnitude : magnitude
+    }
+
+    /// Double(x), correctly rounded (ties to even), for x < 2^127: the
+    /// standard library's conversion from UInt128 is generic, ten times slower.
+    @inline(__always)
+    static func roundedToDouble(_ x: UInt128) -> Double {
+        let bits = 128 - x.leadingZeroBitCount
+        if bits <= 64 { return Double(UInt64(truncatingIfNeeded: x)) }  // a 64-bit conversion rounds correctly
+        let shift = bits - 53
+        var mantissa = UInt64(truncatingIfNeeded: x >> shift)
+        let rest = x & ((1 << shift) - 1), half: UInt128 = 1 << (shift - 1)
+        if rest > half || (rest == half && mantissa & 1 == 1) { mantissa += 1 }
+        return Double(mantissa) * Double(sign: .plus, exponent: shift, significand: 1)  // exact
     }
 
     /// True when a NaN or an infinity was added.

@@ -104,10 +104,19 @@ public final class Communicator: @unchecked Sendable {
                       T.mpiDatatype, op: op)
     }
 
+    /// Reduction of `count` items of `datatype` with an operation of our own, in place.
+    public func allreduce(_ buffer: UnsafeMutableRawPointer, count: Int, datatype: Datatype, op: UserReduction) throws {
+        try allreduce(buffer, count: mpiCount(count, "MPI_Allreduce"), datatype.handle, op: op.handle)
+    }
+
     private func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int32, _ type: cmpi_datatype, op: ReductionOp) throws {
+        try allreduce(buffer, count: count, type, op: op.handle)
+    }
+
+    private func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int32, _ type: cmpi_datatype, op: cmpi_op) throws {
         try collective("MPI_Allreduce",
-                       blocking: { MPI_Allreduce(cmpi_in_place(), buffer, count, type, op.handle, handle) },
-                       start: { cmpi_iallreduce(buffer, count, type, op.handle, handle, $0) })
+                       blocking: { MPI_Allreduce(cmpi_in_place(), buffer, count, type, op, handle) },
+                       start: { cmpi_iallreduce(buffer, count, type, op, handle, $0) })
     }
 
     // MARK: Gathers

@@ -41,6 +41,17 @@ public final class Datatype: @unchecked Sendable {
         owned = true
     }
 
+    /// `count` consecutive elements as one item (MPI_Type_contiguous): a
+    /// message that a user-defined reduction must receive whole.
+    public init<T: MPIScalar>(contiguousOf _: T.Type, count: Int) throws {
+        var type = cmpi_datatype_null()
+        try check(cmpi_type_contiguous(mpiCount(count, "MPI_Type_contiguous"), T.mpiDatatype, &type),
+                  "MPI_Type_contiguous")
+        try check(cmpi_type_commit(&type), "MPI_Type_commit")
+        handle = type
+        owned = true
+    }
+
     deinit {
         guard owned, !MPIRuntime.isFinalized else { return }
         var type = handle

@@ -73,8 +73,8 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// `miniapp bench-part mpi`: the MPI measurements of `miniapp bench`, run
-/// by it on 2 ranks through the launcher.
+/// `miniapp bench-part mpi|allreduce`: the MPI measurements of `miniapp
+/// bench`, run by it through the launcher (mpi: on 2 ranks).
 struct BenchPartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-part", abstract: "Part of `miniapp bench` (internal).",
                                                     shouldDisplay: false)
@@ -85,8 +85,11 @@ struct BenchPartCommand: ParsableCommand {
     @Flag var network = false
 
     func run() throws {
-        guard part == "mpi" else { throw ValidationError("unknown part '\(part)'") }
-        let status = MPIBenchmarks.run(jsonPath: json, scratchDirectory: scratch, network: network)
+        let status = switch part {
+        case "mpi": MPIBenchmarks.run(jsonPath: json, scratchDirectory: scratch, network: network)
+        case "allreduce": MPIBenchmarks.runAllreduce(jsonPath: json)
+        default: throw ValidationError("unknown part '\(part)'")
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,8 +1,9 @@
 """One source, both MPI families: miniapp built with Open MPI and with MPICH
 (scripts/test builds both where both are installed) gives bitwise identical
 fields, diagnostics and checkpoints for the same input. Every sum is exact
-(threads, then ranks: Int64 digits under MPI_SUM), so nothing depends on the
-order in which an MPI library combines its reductions. A checkpoint written
+(threads, then ranks: windows of Int64 digits), so nothing depends on the
+order in which an MPI library combines its reductions (our own reduction
+operation adds digits, aligned, exactly). A checkpoint written
 under one implementation restarts under the other; a binary started by the
 other's launcher says so and stops; `miniapp launch` speaks each launcher."""
 
@@ -15,7 +16,7 @@ import pytest
 
 from conftest import MINIAPP, REPO, SECOND, heat_input, launch, launched, mpi_family
 from test_restart import CHAIN_INPUT, assert_bitwise_equal, series, write_input
-from test_tealeaf import PUBLISHED
+from test_tealeaf import PUBLISHED, WIDE_SPAN
 
 pytestmark = [pytest.mark.correctness,
               pytest.mark.skipif(SECOND is None, reason="one MPI family here: scripts/test builds the other where "
@@ -31,6 +32,7 @@ CASES = [
     ("periodic-both", heat_input(grid={"nx": 41, "ny": 58}, boundary={"x": "periodic", "y": "periodic"},
                                  initial={"type": "gaussian", "center": [0.3, 0.5], "width": 0.15}), 4, 1),
     ("deep-halos", heat_input(grid={"nx": 96, "ny": 70}, scheme={"halo_depth": 4, "temporal_blocking": True}), 2, 2),
+    ("tealeaf-wide-sums", WIDE_SPAN, 3, 1),   # exact sums wider than their first window
 ]
 
 

@@ -163,6 +163,35 @@ def test_a_measured_network_and_what_its_messages_cost_the_cpu(machine, tmp_path
         model.Machine.from_bench(tmp_path / "node.json", network_bench=tmp_path / "node.json")
 
 
+def test_exact_reductions_at_the_measured_cost(machine, tmp_path):
+    """Bench sections 5 and 7: a diagnostic's exact reduction by ranks on a
+    node and by hosts; a layout takes the nearest count measured at or above
+    its own, and across hosts the hosts' figure plus that of a host's ranks."""
+    def figures(us):
+        return {"one_double": us / 2, "one_exact_sum": us / 1.5, "one_wide_exact_sum": us, "diagnostic": us,
+                "int64_sum_71": us}
+    document = bench_document()
+    document["allreduce"] = [{"ranks": 2, "hosts": 1, "allreduce_us": figures(1.0)},
+                             {"ranks": 4, "hosts": 1, "allreduce_us": figures(3.0)}]
+    document["mpi_network"] = {"halo_exchange": [{"bytes": 8 << i, "microseconds": 10.0 + (8 << i) / 1e3}
+                                                 for i in range(20)],
+                               "allreduce_us": figures(20.0),
+                               "allreduce_hosts": {"ranks": 3, "hosts": 3, "allreduce_us": figures(50.0)}}
+    (tmp_path / "bench.json").write_text(json.dumps(document))
+    measured = model.Machine.from_bench(tmp_path / "bench.json")
+    assert measured.reduction_seconds(1) == 0
+    assert measured.reduction_seconds(2) == pytest.approx(1 * US)
+    assert measured.reduction_seconds(3) == pytest.approx(3 * US)
+    assert measured.reduction_seconds(16) == pytest.approx(3 * US)   # the most ranks measured
+    assert measured.reduction_seconds(2, hosts=2) == pytest.approx(20 * US)
+    assert measured.reduction_seconds(8, hosts=2) == pytest.approx(23 * US)
+    assert measured.reduction_seconds(6, hosts=3) == pytest.approx(51 * US)
+    assert model.predict(measured, model.Layout.planned(512, 512, 4, 1, 4)).reduction == pytest.approx(3 * US)
+    # A bench without these figures: no prediction of the reductions.
+    assert machine.reduction_seconds(4) is None
+    assert model.predict(machine, model.Layout.planned(512, 512, 4, 1, 4)).reduction is None
+
+
 def test_refusals(machine, tmp_path):
     with pytest.raises(ReportError, match="bench ran on 4"):
         model.predict(machine, model.Layout.planned(4096, 4096, 8, 1, 8))

@@ -15,9 +15,11 @@ the interior hides them, all but what they cost the CPU, which the bench
 measures (TCP's system calls and copies into and out of the kernel).
 Ranks compete for the cores, memory and cache of their machine, which is
 their host, or several hosts of a test bed on one machine (network
-namespaces share a kernel: `/decomposition/machines`). Diagnostics and
-output are not modelled: the model predicts the stepping time
-(`stepping_seconds` of a result file)."""
+namespaces share a kernel: `/decomposition/machines`). The model predicts
+the stepping time (`stepping_seconds` of a result file); of diagnostics and
+solvers it predicts the exact reductions across ranks (one MPI_Allreduce
+each, as the bench measured them for the ranks and hosts), not the passes
+over the field that feed them. Output is not modelled."""
 
 import json
 import math
@@ -51,6 +53,11 @@ class Machine:
     # neighbour adds to an interior that is much longer than it.
     network_unhidden: float = 0.0
     network_overhead: float = 0.0
+    # Seconds of one exact reduction (a heat diagnostic's: three sums, four
+    # maxima) by ranks on one node (bench section 5), and by hosts, one rank
+    # on each (section 7).
+    reductions: dict = None
+    network_reductions: dict = None
 
     @classmethod
     def from_bench(cls, path, network_latency=None, network_bandwidth=None, network_bench=None):
@@ -102,11 +109,16 @@ class Machine:
                 overhead = max(0.0, small["overlapped_ms"] - small["compute_ms"]) * 1e-3
         fork_join = {int(key.split("_")[3]): value * 1e-6 for key, value in threads.items()
                      if key.startswith("fork_join_us_")}
+        reductions = reduction_times(data.get("allreduce", []))
+        network_reductions = {}
+        if network is not None:
+            rows = [{"ranks": 2, "hosts": 2, "allreduce_us": network.get("allreduce_us", {})}]
+            network_reductions = reduction_times(rows + [network.get("allreduce_hosts", {})])
         return cls(cores=cores, cache_bytes=cache, in_cache=in_cache, from_memory=from_memory, latency=latency,
                    bandwidth=bandwidth, fork_join=fork_join,
                    clock_read=threads.get("clock_read_ns", 25.0) * 1e-9,
                    network_latency=network_latency, network_bandwidth=network_bandwidth, network_unhidden=unhidden,
-                   network_overhead=overhead)
+                   network_overhead=overhead, reductions=reductions, network_reductions=network_reductions)
 
     def rate_per_core(self, cores_busy, fields_in_cache, streaming, prefetch, time_sliced=False):
         """Updates/s of one core while `cores_busy` cores of its node sweep:
@@ -135,6 +147,24 @@ class Machine:
         known = sorted(self.fork_join)
         return self.fork_join[max([t for t in known if t <= threads] or known[:1])] if known else 0.0
 
+    def reduction_seconds(self, ranks, hosts=1):
+        """One exact reduction (a diagnostic's) over `ranks` ranks on `hosts`
+        hosts: the measurement for the nearest count at or above (the largest
+        measured beyond it); across hosts, the hosts' figure plus the one of
+        the ranks of a host. None where the bench measured none."""
+        def nearest(table, n):
+            if not table:
+                return None
+            above = [k for k in sorted(table) if k >= n]
+            return table[above[0] if above else max(table)]
+        if ranks <= 1:
+            return 0.0
+        on_node = nearest(self.reductions, -(-ranks // hosts)) if ranks > hosts else 0.0
+        if hosts <= 1:
+            return on_node
+        between = nearest(self.network_reductions, hosts)
+        return None if between is None or on_node is None else between + on_node
+
     def message_seconds(self, nbytes, same_host):
         if same_host:
             return self.latency + nbytes / self.bandwidth
@@ -152,6 +182,18 @@ def read_bench(path):
         raise ReportError(f"{path}: no such file")
     except ValueError as error:
         raise ReportError(f"{path}: not the JSON of `miniapp bench` ({error.__class__.__name__}: {error})")
+
+
+def reduction_times(rows):
+    """{ranks or hosts: seconds of a diagnostic's exact reduction} from the
+    bench's allreduce rows (keyed by hosts where they span several)."""
+    table = {}
+    for row in rows:
+        figures = row.get("allreduce_us", {}) if isinstance(row, dict) else {}
+        if "diagnostic" in figures:
+            key = row["hosts"] if row.get("hosts", 1) > 1 else row["ranks"]
+            table[key] = figures["diagnostic"] * 1e-6
+    return table
 
 
 def latency_and_bandwidth(section, path):
@@ -244,6 +286,7 @@ class Prediction:
     rate_per_core: float  # updates/s used for the slowest rank
     in_cache: bool
     block: tuple
+    reduction: float = None   # one exact reduction across the ranks (a diagnostic's), None: not measured
 
 
 def rows_of_threads(ny, threads):
@@ -276,6 +319,7 @@ def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
         machine_cores[where] = machine_cores.get(where, 0) + threads
         machine_hosts.setdefault(where, set()).add(host)
 
+    reduction = machine.reduction_seconds(len(layout.coords), len(set(layout.hosts)))
     worst = None
     for rank, (coords, host, where) in enumerate(zip(layout.coords, layout.hosts, layout.machines)):
         bx, by = layout.block(coords)
@@ -340,7 +384,7 @@ def predict(machine, layout, halo_depth=1, streaming=None, prefetch=None):
             overhead = round_cost + timers
             step = compute + exposed + overhead
         candidate = Prediction(step=step, compute=compute, exchange=exchange, exposed=exposed, overhead=overhead,
-                               rate_per_core=rate, in_cache=in_cache, block=(bx, by))
+                               rate_per_core=rate, in_cache=in_cache, block=(bx, by), reduction=reduction)
         if worst is None or candidate.step > worst.step:
             worst = candidate
     return worst
@@ -391,17 +435,19 @@ def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, 
 
 def as_text(table, kind):
     header = ["ranks", "threads", "nodes", "dims", "grid", "block", "cache", "MLUP/s/core", "compute [us]",
-              "messages [us]", "exposed [us]", "overhead [us]", "step [us]", "efficiency"]
+              "messages [us]", "exposed [us]", "overhead [us]", "reduction [us]", "step [us]", "efficiency"]
     cells = []
     for row in table:
         p = row["prediction"]
         cells.append([str(row["ranks"]), str(row["threads"]), str(row["nodes"]), row["dims"], row["grid"], row["block"],
                       "yes" if p.in_cache else "no", f"{p.rate_per_core / 1e6:.0f}", f"{p.compute * 1e6:.2f}",
                       f"{p.exchange * 1e6:.2f}", f"{p.exposed * 1e6:.2f}", f"{p.overhead * 1e6:.2f}",
+                      "-" if p.reduction is None else f"{p.reduction * 1e6:.2f}",
                       f"{p.step * 1e6:.2f}", f"{row['efficiency']:.3f}"])
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     lines = [f"{kind} scaling predicted by the performance model (stepping only; efficiency against "
-             f"{table[0]['cores']} core{'s' if table[0]['cores'] != 1 else ''}; per step of the slowest rank)"]
+             f"{table[0]['cores']} core{'s' if table[0]['cores'] != 1 else ''}; per step of the slowest rank; "
+             "reduction: one exact reduction across the ranks, as a diagnostic makes)"]
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines) + "\n"

@@ -133,9 +133,15 @@ def mpi_section(section, title):
                   f"{100 * o['time_saved_fraction']:.0f}% saved), without them {o['unpolled_ms']:.3f} ms "
                   f"({100 * o['unpolled_hidden_fraction']:.0f}% hidden, {100 * o['unpolled_time_saved_fraction']:.0f}% saved)."]
     a = section.get("allreduce_us")
-    if a:
-        lines += ["", f"MPI_Allreduce: one double {a['one_double']:.2f} us, one exact sum {a['one_exact_sum']:.2f} us, "
-                  f"three {a['three_exact_sums']:.2f} us."]
+    if a and "diagnostic" in a:
+        lines += ["", "MPI_Allreduce, 2 ranks: " + describe_reductions(a) + "."]
+    elif a:   # a bench of before 2026-12-05
+        lines += ["", f"MPI_Allreduce: one double {a['one_double']:.2f} us, one exact sum (71 Int64) "
+                  f"{a['one_exact_sum']:.2f} us, three {a['three_exact_sums']:.2f} us."]
+    hosts = section.get("allreduce_hosts")
+    if hosts:
+        lines += ["", f"MPI_Allreduce, one rank on each of {hosts['hosts']} hosts: "
+                  + describe_reductions(hosts["allreduce_us"]) + "."]
     h = section.get("hdf5_write")
     if h:
         lines += ["", f"Writing {h['bytes'] / 2**20:.0f} MiB: parallel HDF5 (collective, 2 ranks) "
@@ -164,6 +170,34 @@ def exact_sum_section(data):
                       f"errors): {d['diagnostic_seconds'] * 1e3:.1f} ms; one sweep {d['sweep_seconds'] * 1e3:.1f} ms "
                       f"({d['diagnostic_seconds'] / d['sweep_seconds']:.2f} sweeps)."]
     return lines
+
+
+def describe_reductions(a):
+    one = a["one_double"]
+
+    def cell(key):
+        return f"{a[key]:.2f} us ({a[key] / one:.2f}x)"
+    return (f"one double {one:.2f} us; exact, one sum {cell('one_exact_sum')}, one of terms from 1 to 2^-1000 "
+            f"{cell('one_wide_exact_sum')}, a diagnostic (3 sums, 4 maxima) {cell('diagnostic')}; "
+            f"71 Int64 with MPI_SUM {cell('int64_sum_71')}")
+
+
+def reduction_section(data):
+    rows = [r for r in data.get("allreduce", []) if "diagnostic" in r.get("allreduce_us", {})]
+    if not rows:
+        return []
+    header = ["ranks", "hosts", "1 double (us)", "exact sum (us)", "1 to 2^-1000 (us)", "diagnostic (us)",
+              "71 Int64 MPI_SUM (us)", "exact sum / double"]
+    body = []
+    for r in rows:
+        a = r["allreduce_us"]
+        body.append([r["ranks"], r["hosts"], number(a["one_double"], 2), number(a["one_exact_sum"], 2),
+                     number(a["one_wide_exact_sum"], 2), number(a["diagnostic"], 2), number(a["int64_sum_71"], 2),
+                     number(a["one_exact_sum"] / a["one_double"], 2)])
+    return ["## 5. Exact reductions across the ranks of one host", "",
+            "Medians of MPI_Allreduce, each with the work of its rank before and after: an exact sum sends a window "
+            "of the live digits of its terms (near 1: 3 digits of 32 bits; from 1 to 2^-1000, as a CG solve's dot "
+            "products come to: 34); a heat diagnostic sends three sums and four maxima in one message.", "", table(header, body)]
 
 
 def model_section(studies):
@@ -204,6 +238,9 @@ def page(bench_path, studies=(), date=None):
             lines += section + [""]
     if "mpi" in data:
         lines += mpi_section(data["mpi"], "## 4-6. MPI between 2 ranks of one host, and HDF5") + [""]
+    section = reduction_section(data)
+    if section:
+        lines += section + [""]
     if "mpi_network" in data:
         network = data["mpi_network"]
         hosts = " and ".join(network.get("hosts", []))

@@ -65,7 +65,10 @@ def rows(runs, kind=None, machine=None):
 def add_model(kind, table, runs, machine):
     """Columns of the performance model (heat runs): measured stepping time
     per step (halo exchange and stencil, as `stepping_seconds`), the model's,
-    their ratio, and the efficiency the model predicts."""
+    their ratio, and the efficiency the model predicts; and the run's exact
+    reductions (`exact_reductions`) at the bench's measured cost of one,
+    beside the slowest rank's reduction phase, which also holds the passes
+    over the field that feed them."""
     predictions = []
     for index, run in enumerate(runs):
         try:
@@ -89,10 +92,14 @@ def add_model(kind, table, runs, machine):
     for row, run, p in zip(table, runs, predictions):
         measured = stepping(run)
         row.update(stepping_per_step=measured, stepping_efficiency=efficiency(stepping(runs[0]), measured, run, row),
-                   model_per_step=math.nan, model_over_measured=math.nan, model_efficiency=math.nan)
+                   model_per_step=math.nan, model_over_measured=math.nan, model_efficiency=math.nan,
+                   reductions_model=math.nan, reduction_phase=float(np.max(run.phase("reduction"))))
         if p is not None:
             row.update(model_per_step=p.step, model_over_measured=p.step / measured,
                        model_efficiency=efficiency(predictions[0].step, p.step, run, row))
+            count = run.attributes.get("exact_reductions")
+            if p.reduction is not None and count is not None:
+                row["reductions_model"] = p.reduction * int(count)
     return table
 
 
@@ -102,7 +109,9 @@ COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("hosts", "ho
            ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}")]
 MODEL_COLUMNS = [("stepping_per_step", "stepping/step [s]", "{:.4e}"), ("model_per_step", "model/step [s]", "{:.4e}"),
                  ("model_over_measured", "model/measured", "{:.3f}"), ("stepping_efficiency", "stepping eff.", "{:.3f}"),
-                 ("model_efficiency", "model eff.", "{:.3f}")]
+                 ("model_efficiency", "model eff.", "{:.3f}"),
+                 ("reductions_model", "exact reductions, model [s]", "{:.3e}"),
+                 ("reduction_phase", "reduction phase [s]", "{:.3e}")]
 
 
 def columns(table):

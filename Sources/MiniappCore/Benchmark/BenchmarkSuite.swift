@@ -554,10 +554,20 @@ private final class Suite {
         say()
         say("4. Halo exchange between 2 ranks (both send and receive), median")
         describeExchange(result, where: "on one node MPI copies through shared memory with the CPU, inside MPI_Test")
+        var rows: [JSONNode] = []
         if let a = result["allreduce_us"] {
             say()
-            say("5. MPI_Allreduce, 2 ranks: " + describeAllreduce(a))
+            say("5. MPI_Allreduce, median:")
+            say("   2 ranks: " + describeAllreduce(a))
+            rows.append(.object([("ranks", .int(2)), ("hosts", .int(1)), ("allreduce_us", a)]))
         }
+        // More ranks on this node, as many as it has cores for.
+        for ranks in Self.reductionRankCounts(cores: cores) where ranks > 2 {
+            let row = try allreduce(ranks: ranks)
+            if let a = row["allreduce_us"] { say("   \(ranks) ranks: " + describeAllreduce(a)) }
+            rows.append(row)
+        }
+        document.append(("allreduce", .array(rows)))
         if let h = result["hdf5_write"] {
             say()
             say("6. Writing \(Format.bytes(Int(number(h["bytes"])))): parallel HDF5, collective, 2 ranks "
@@ -589,11 +599,18 @@ private final class Suite {
         say("7. Between two hosts (\(hosts.joined(separator: " and "))), one rank on each: halo exchange, median")
         describeExchange(result, where: "across hosts the kernel's TCP moves the bytes while the core computes")
         if let a = result["allreduce_us"] { say("   MPI_Allreduce: " + describeAllreduce(a)) }
+        var network = result
+        if listed.count > 2 {
+            let hosts = listed.prefix(16).map { LaunchRequest.Host(name: $0.name, slots: 1) }
+            let row = try allreduce(ranks: hosts.count, hosts: hosts)
+            if let a = row["allreduce_us"] { say("   MPI_Allreduce, one rank on each of \(hosts.count) hosts: " + describeAllreduce(a)) }
+            network = network.adding("allreduce_hosts", row)
+        }
         if let figures = Self.latencyAndBandwidth(result) {
             say("   for the performance model: latency \(Format.fixed(figures.latency * 1e6, 1)) us, bandwidth "
                 + "\(Format.fixed(figures.bandwidth / 1e9, 2)) GB/s (tools/miniapp-report reads them from this file)")
         }
-        document.append(("mpi_network", result))
+        document.append(("mpi_network", network))
     }
 
     /// Latency (small messages) and bandwidth (large ones) of a halo exchange
@@ -641,9 +658,29 @@ private final class Suite {
         }
     }
 
+    /// 2, 4, 8, ... ranks up to the cores, and the cores.
+    static func reductionRankCounts(cores: Int) -> [Int] {
+        var counts: [Int] = []
+        var n = 2
+        while n < cores { counts.append(n); n *= 2 }
+        return counts + [max(2, cores)]
+    }
+
+    /// `bench-part allreduce` on `ranks` ranks (one per host where hosts are given).
+    private func allreduce(ranks: Int, hosts: [LaunchRequest.Host] = []) throws -> JSONNode {
+        let jsonPath = "\(work)/allreduce-\(ranks)-\(hosts.count).json"
+        try launch(ranks: ranks, threads: 1, hosts: hosts, ["bench-part", "allreduce", "--json", jsonPath])
+        return try JSONParser.parse(try String(contentsOfFile: jsonPath, encoding: .utf8))
+    }
+
     private func describeAllreduce(_ a: JSONNode) -> String {
-        "1 double \(Format.fixed(number(a["one_double"]), 2)) us; one exact sum (\(ExactSum.wordCount) x Int64) "
-            + "\(Format.fixed(number(a["one_exact_sum"]), 2)) us; three \(Format.fixed(number(a["three_exact_sums"]), 2)) us"
+        let double = number(a["one_double"])
+        func cell(_ key: String) -> String {
+            "\(Format.fixed(number(a[key]), 2)) us (\(Format.fixed(number(a[key]) / double, 2))x)"
+        }
+        return "1 double \(Format.fixed(double, 2)) us; exact: one sum \(cell("one_exact_sum")), one of terms from 1 to "
+            + "2^-1000 \(cell("one_wide_exact_sum")), a diagnostic (3 sums, 4 maxima) \(cell("diagnostic")); "
+            + "\(ExactSum.wordCount) Int64 with MPI_SUM \(cell("int64_sum_71"))"
     }
 
     private func number(_ node: JSONNode?) -> Double {

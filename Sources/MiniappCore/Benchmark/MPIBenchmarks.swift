@@ -7,14 +7,11 @@ import ThreadPool
 /// Measurements that need MPI, run by `miniapp bench` under
 /// `mpirun -np 2` (`miniapp bench-part mpi`): both ranks on one host, or,
 /// with `network`, on two hosts (`miniapp bench --hostfile`), where the
-/// messages cross the network. Rank 0 writes the JSON.
+/// messages cross the network. `miniapp bench-part allreduce` measures the
+/// reductions alone, on any number of ranks. Rank 0 writes the JSON.
 public enum MPIBenchmarks {
     public static func run(jsonPath: String, scratchDirectory: String, network: Bool = false) -> Int32 {
-        do {
-            _ = try MPIRuntime.initialize(required: .funneled)
-            defer { MPIRuntime.finalize() }
-            HDF5Library.silenceErrorPrinting()
-            let world = try Communicator.world()
+        withWorld(part: "mpi") { world in
             guard world.size == 2 else {
                 Console.write("miniapp: error: bench-part mpi runs on exactly 2 ranks\n", to: .error)
                 return ExitStatus.usage.rawValue
@@ -39,8 +36,30 @@ public enum MPIBenchmarks {
                 try (JSONNode.object(document).serialized() + "\n").write(toFile: jsonPath, atomically: true, encoding: .utf8)
             }
             return 0
+        }
+    }
+
+    /// The reductions of `allreduceCosts` on every rank of the launch.
+    public static func runAllreduce(jsonPath: String) -> Int32 {
+        withWorld(part: "allreduce") { world in
+            let hosts = try world.allgather(string: MPIRuntime.processorName)
+            let document = JSONNode.object([("ranks", .int(world.size)), ("hosts", .int(Set(hosts).count)),
+                                            ("allreduce_us", try allreduceCosts(world))])
+            if world.isRoot {
+                try (document.serialized() + "\n").write(toFile: jsonPath, atomically: true, encoding: .utf8)
+            }
+            return 0
+        }
+    }
+
+    private static func withWorld(part: String, _ body: (Communicator) throws -> Int32) -> Int32 {
+        do {
+            _ = try MPIRuntime.initialize(required: .funneled)
+            defer { MPIRuntime.finalize() }
+            HDF5Library.silenceErrorPrinting()
+            return try body(try Communicator.world())
         } catch {
-            Console.write("miniapp: error: bench-part mpi: \(error)\n", to: .error)
+            Console.write("miniapp: error: bench-part \(part): \(error)\n", to: .error)
             return ExitStatus.software.rawValue
         }
     }
@@ -161,15 +180,34 @@ public enum MPIBenchmarks {
                         ("unpolled_time_saved_fraction", .double(fraction((blocked - unpolledTime) / exchanged)))])
     }
 
-    /// MPI_Allreduce of 1 double, of one exact sum (71 Int64) and of three.
+    /// Microseconds of MPI_Allreduce (medians), each with the work of its
+    /// rank before and after: one double against the exact reductions
+    /// (`ExactReduction`) of one sum of terms near 1 (3 live digits), of
+    /// one whose terms reach from 1 down to 2^-1000 (34 digits, as the dot
+    /// products of a CG solve come to), and of a heat diagnostic (three sums
+    /// and four maxima, one message); and a whole accumulator, 71 Int64 with
+    /// MPI_SUM, as exact sums travelled before.
     static func allreduceCosts(_ comm: Communicator) throws -> JSONNode {
+        // Each sum holds the same terms on every rank, as a diagnostic would.
+        var narrow = ExactSum(), wide = ExactSum()
+        for k in 0..<1000 { narrow.add(1 + Double(k) * 0x1p-20) }
+        wide.add(1)
+        wide.add(0x1p-1000)
+        let repeats = comm.size <= 2 ? 2000 : 400
         var result: [(String, JSONNode)] = []
-        for (name, count) in [("one_double", 1), ("one_exact_sum", ExactSum.wordCount), ("three_exact_sums", 3 * ExactSum.wordCount)] {
-            var words = [Int64](repeating: 1, count: count)
+        func time(_ name: String, _ body: () throws -> Void) throws {
             try comm.barrier()
-            let sample = try measure(repeats: 2000, warmup: 100, batch: 8) { try comm.allreduce(&words, op: .sum) }
+            let sample = try measure(repeats: repeats, warmup: 100, batch: 8, body)
             result.append((name, .double(sample.median * 1e6)))
         }
+        var one = [1.0]
+        try time("one_double") { try comm.allreduce(&one, op: .sum) }
+        let compact = try ExactReduction(comm), wider = try ExactReduction(comm), diagnostic = try ExactReduction(comm)
+        try time("one_exact_sum") { _ = try compact.reduce(sums: [narrow]) }
+        try time("one_wide_exact_sum") { _ = try wider.reduce(sums: [wide]) }
+        try time("diagnostic") { _ = try diagnostic.reduce(sums: [narrow, narrow, narrow], maxima: [1, 2, 3, 4]) }
+        var words = [Int64](repeating: 1, count: ExactSum.wordCount)
+        try time("int64_sum_71") { try comm.allreduce(&words, op: .sum) }
         return .object(result)
     }
 

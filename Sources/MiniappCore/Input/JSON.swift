@@ -267,6 +267,14 @@ public struct JSONParser {
 // MARK: - Writing
 
 extension JSONNode {
+    /// This object with one more member at its end (other nodes unchanged).
+    func adding(_ key: String, _ member: JSONNode) -> JSONNode {
+        guard case .object(let members) = value else { return self }
+        var copy = self
+        copy.value = .object(members + [(key: key, value: member)])
+        return copy
+    }
+
     /// Pretty-printed JSON (2-space indent, members in order).
     public func serialized(indent: Int = 0) -> String {
         let pad = String(repeating: " ", count: indent)

@@ -84,11 +84,8 @@ struct FieldChecksum: Equatable {
             sum.add(partials[t].0)
             squares.add(partials[t].1)
         }
-        var words = sum.wordsForReduction + squares.wordsForReduction
-        try communicator.allreduce(&words, op: .sum)
-        let n = ExactSum.wordCount
-        return FieldChecksum(sum: ExactSum(reducedWords: words[0..<n]).value,
-                             sumOfSquares: ExactSum(reducedWords: words[n..<2 * n]).value)
+        let reduced = try ExactReduction(communicator).reduce(sums: [sum, squares]).sums
+        return FieldChecksum(sum: reduced[0], sumOfSquares: reduced[1])
     }
 }
 

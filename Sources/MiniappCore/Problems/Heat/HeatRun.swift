@@ -161,6 +161,7 @@ struct HeatRun {
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(last - first)
         var extra = ending.attributes.merging(restart?.attributes ?? [:]) { _, new in new }
         extra["steps_this_run"] = .int(last - first)
+        extra.merge(simulation.exactReduction.attributes) { _, new in new }
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
                                   threadSeconds: simulation.threadSeconds.values, problem: "heat",
                                   effectiveInput: c.effectiveJSON, extra: extra.merging([

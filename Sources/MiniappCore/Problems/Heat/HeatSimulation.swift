@@ -27,6 +27,7 @@ final class HeatSimulation {
     private var u: Field
     private var v: Field
     private var halo: HaloExchange
+    let exactReduction: ExactReduction
     private let topology: CartesianTopology
     /// Steps per halo exchange (the depth of the halo exchanged).
     private(set) var stepsPerExchange: Int
@@ -71,6 +72,7 @@ final class HeatSimulation {
     init(model: HeatModel, context: RunContext, topology: CartesianTopology, output: ResultFile?) throws {
         self.model = model
         self.context = context
+        exactReduction = try ExactReduction(context.world)
         self.output = output
         self.topology = topology
         communicator = topology.communicator
@@ -502,17 +504,11 @@ final class HeatSimulation {
         var local = FieldStatistics()
         for t in 0..<context.threads { local.merge(partials[t]) }
 
-        // Threads first, then ranks: exact sums travel as Int64 digits (MPI_SUM
-        // is exact on integers), extremes as one MPI_MAX.
-        var words = local.sum.wordsForReduction + local.squaredError.0.wordsForReduction
-            + local.squaredError.1.wordsForReduction
-        try context.world.allreduce(&words, op: .sum)
-        let n = ExactSum.wordCount
-        let sum = ExactSum(reducedWords: words[0..<n]).value
-        let squared0 = ExactSum(reducedWords: words[n..<2 * n]).value
-        let squared1 = ExactSum(reducedWords: words[2 * n..<3 * n]).value
-        var extremes = [-local.minimum, local.maximum, local.maxError.0, local.maxError.1]
-        try context.world.allreduce(&extremes, op: .max)
+        // Threads first, then ranks: the exact sums and the extremes in one message.
+        let reduced = try exactReduction.reduce(sums: [local.sum, local.squaredError.0, local.squaredError.1],
+                                                maxima: [-local.minimum, local.maximum, local.maxError.0, local.maxError.1])
+        let (sum, squared0, squared1) = (reduced.sums[0], reduced.sums[1], reduced.sums[2])
+        let extremes = reduced.maxima
 
         let cell = model.hx * model.hy
         let hasReference = model.reference != nil

@@ -43,6 +43,7 @@ struct IntegrateRun {
         let columns = block.offset[0] ..< block.offset[0] + block.nx
         let threadRows = BlockPartition(count: rows.count, parts: context.threads)
         let partials = PerThread(count: context.threads, initial: ExactSum())
+        let exactReduction = try ExactReduction(comm)
         let threadSeconds = PerThread(count: context.threads, initial: 0.0)
         var outcomes: [Outcome] = []
         let began = wallSeconds()
@@ -70,9 +71,7 @@ struct IntegrateRun {
                     let t1 = wallSeconds()
                     var local = ExactSum()
                     for t in 0..<context.threads { local.add(partials[t]) }
-                    var words = local.wordsForReduction
-                    try comm.allreduce(&words, op: .sum)
-                    value = ExactSum(reducedWords: words).value * (h * h)
+                    value = try exactReduction.reduce(sums: [local]).sums[0] * (h * h)
                     let t2 = wallSeconds()
                     compute.append(t1 - t0)
                     reduction.append(t2 - t1)

@@ -241,6 +241,7 @@ struct TealeafRun {
             "field_summary_density": .double(r.density.last!), "field_summary_energy": .double(r.energy.last!),
             "field_summary_temperature": .double(r.temperature.last!),
         ]
+        extra.merge(solver.exactReduction.attributes) { _, new in new }
         if let (lo, hi) = solver.eigenvalues { extra["eigenvalue_estimates"] = .doubles([lo, hi]) }
         extra.merge(ending.attributes) { _, new in new }
         extra.merge(restart?.attributes ?? [:]) { _, new in new }

@@ -50,6 +50,7 @@ final class TealeafSolver {
     private let sweep: OverlappedSweep
     private let threadRows: BlockPartition
     private let sums: PerThread<DotSums>
+    let exactReduction: ExactReduction
 
     /// Eigenvalue estimates, made once (first solve) and kept, as TeaLeaf does.
     private(set) var eigenvalues: (min: Double, max: Double)? = nil
@@ -62,6 +63,7 @@ final class TealeafSolver {
     init(model: TealeafModel, context: RunContext, topology: CartesianTopology) throws {
         self.model = model
         self.context = context
+        exactReduction = try ExactReduction(context.world)
         configuration = model.configuration
         let (nx, ny, h) = (model.block.nx, model.block.ny, model.halo)
         func field() throws -> Field { try Field(nx: nx, ny: ny, halo: h) }
@@ -143,17 +145,15 @@ final class TealeafSolver {
                       phases: phases, threadSeconds: threadSeconds, kernel: kernel)
     }
 
-    /// Threads' exact partial sums, then one MPI_Allreduce of all three.
-    private func reduce() throws -> (Double, Double, Double) {
+    /// Threads' exact partial sums, then one MPI_Allreduce of the first
+    /// `count` of the three (the others are returned as 0).
+    private func reduce(_ count: Int = 3) throws -> (Double, Double, Double) {
         timer.start(Phase.reduction.rawValue)
         var total = DotSums()
         for t in 0..<context.threads { total.merge(sums[t]) }
-        let n = ExactSum.wordCount
-        var words = total.a.wordsForReduction + total.b.wordsForReduction + total.c.wordsForReduction
-        try context.world.allreduce(&words, op: .sum)
+        let reduced = try exactReduction.reduce(sums: Array([total.a, total.b, total.c].prefix(count))).sums + [0, 0]
         sums.reset(to: DotSums())
-        return (ExactSum(reducedWords: words[0..<n]).value, ExactSum(reducedWords: words[n..<2 * n]).value,
-                ExactSum(reducedWords: words[2 * n..<3 * n]).value)
+        return (reduced[0], reduced[1], reduced[2])
     }
 
     // MARK: The time step
@@ -198,7 +198,7 @@ final class TealeafSolver {
         try overlapped([u]) { t, rows, columns in
             teaResidual(a, x, b, into: res, rows: rows, columns: columns, rr: &sums.pointer(t).pointee.a)
         }
-        return try reduce().0.squareRoot()
+        return try reduce(1).0.squareRoot()
     }
 
     // MARK: Conjugate gradients, and the CG start of Chebyshev and PPCG
@@ -323,7 +323,7 @@ final class TealeafSolver {
         parallel(rows: rows, columns: columns, phase: .stencil) { t, rows, columns in
             teaDot(b, b, stride: st, rows: rows, columns: columns, into: &sums.pointer(t).pointee.a)
         }
-        let bb = try reduce().0
+        let bb = try reduce(1).0
 
         /// r = u0 - A u (with r.r), then p = alpha p + beta M r, u += p.
         func step(alpha: Double, beta: Double) throws {
@@ -340,7 +340,7 @@ final class TealeafSolver {
         sums.reset(to: DotSums())
         try step(alpha: coefficients.alphas[0], beta: coefficients.betas[0])
         result.iterations += 2
-        var error = try reduce().0
+        var error = try reduce(1).0
         let cn = eigmax / eigmin
         let gamma = (cn.squareRoot() - 1) / (cn.squareRoot() + 1)
         let estimated = (log(solver.eps / 2 * (bb / error).squareRoot()) / log(gamma)).rounded()
@@ -357,7 +357,7 @@ final class TealeafSolver {
             // Measure the residual (a global reduction) only every 10 steps
             // once the estimated count is near, as TeaLeaf does.
             if result.iterations >= estimate && result.iterations % 10 == 0 {
-                error = try reduce().0.squareRoot()
+                error = try reduce(1).0.squareRoot()
             } else {
                 sums.reset(to: DotSums())
             }
@@ -393,7 +393,7 @@ final class TealeafSolver {
                 teaDot(UnsafePointer(dir), UnsafePointer(wv), stride: st, rows: rows, columns: columns, into: &slot.pointee.a)
                 teaDot(UnsafePointer(res), UnsafePointer(zz), stride: st, rows: rows, columns: columns, into: &slot.pointee.b)
             }
-            let (pw, rz, _) = try reduce()
+            let (pw, rz, _) = try reduce(2)
             let alpha = rz / pw
             // Keep r, then u += alpha p, r -= alpha w.
             parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
@@ -413,7 +413,7 @@ final class TealeafSolver {
                 teaDot(UnsafePointer(old), UnsafePointer(zz), stride: st, rows: rows, columns: columns, into: &slot.pointee.a)
                 teaDot(UnsafePointer(res), UnsafePointer(res), stride: st, rows: rows, columns: columns, into: &slot.pointee.b)
             }
-            let (rrn, rr, _) = try reduce()
+            let (rrn, rr, _) = try reduce(2)
             error = rr.squareRoot()
             if error < solver.eps * initial { result.converged = true; break }
             if !error.isFinite { break }   // NaN or infinity: the time loop reports it
@@ -485,7 +485,7 @@ final class TealeafSolver {
             }
             result.iterations += 1
             // The residual of the previous iterate came with the sweep.
-            error = try reduce().0.squareRoot()
+            error = try reduce(1).0.squareRoot()
             if result.iterations == 1 { initial = error; result.initialNorm = error }
             swap(&current, &next)
             if initial == 0 || error < solver.eps * initial { result.converged = true; break }
