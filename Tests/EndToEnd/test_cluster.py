@@ -154,6 +154,10 @@ def test_network_bench_between_two_hosts(network_bench):
         assert 0 <= o[key] <= 1, (key, o)
     assert o["blocking_ms"] > 0 and o["overlapped_ms"] > 0 and o["unpolled_ms"] > 0
     assert network["allreduce_us"]["one_double"] > 0
+    # The reductions also with one rank on each host of the test bed, as the performance model reads them.
+    everywhere = network["allreduce_hosts"]
+    assert everywhere["ranks"] == everywhere["hosts"] == 3 and everywhere["allreduce_us"]["diagnostic"] > 0
+    assert "one rank on each of 3 hosts" in result.stdout
 
 
 def test_local_study_over_hosts_against_the_model(testbed, quick_bench, network_bench, tmp_path):

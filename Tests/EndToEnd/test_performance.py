@@ -285,6 +285,14 @@ def test_bench_reports_every_figure(quick_bench_run):
     mpi = data["mpi"]
     assert len(mpi["halo_exchange"]) == 20 and 0 <= mpi["overlap"]["hidden_fraction"] <= 1
     assert mpi["allreduce_us"]["one_exact_sum"] > 0 and mpi["hdf5_write"]["parallel_hdf5_gb_per_s"] > 0
+    # Section 5: the reductions on 2, 4, ... ranks up to the cores, each against one double.
+    counts = [row["ranks"] for row in data["allreduce"]]
+    assert counts[0] == 2 and counts[-1] == max(2, data["machine"]["cores"]) and counts == sorted(set(counts))
+    for row in data["allreduce"]:
+        a = row["allreduce_us"]
+        assert row["hosts"] == 1 and a["one_double"] > 0
+        assert {"one_exact_sum", "one_wide_exact_sum", "diagnostic", "int64_sum_71"} <= set(a)
+    assert "5. MPI_Allreduce" in result.stdout
     with h5py.File(quick_bench_run.h5) as f:
         assert json.loads(f.attrs["results_json"])["machine"]["cores"] == data["machine"]["cores"]
 
