@@ -39,7 +39,9 @@ struct MiniappCommand: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
+            // One format for every error, the command line's too: "miniapp: error: ...".
+            if code != .success && message.hasPrefix("Error: ") { message = "miniapp: error: " + message.dropFirst(7) }
             if code == .success {
                 // --help, --version: no MPI is started; under a launcher rank 0 alone prints.
                 if !message.isEmpty && (launcherRank ?? 0) == 0 { Console.write(message + "\n", to: .output) }

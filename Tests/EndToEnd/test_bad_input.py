@@ -3,18 +3,20 @@ rank finished within seconds, and no output file (complete or not) left."""
 
 import json
 import os
+import re
 
 import pytest
 
-from conftest import heat_input
+from conftest import REPO, heat_input
 
 pytestmark = pytest.mark.correctness
 
 CASES = {
     # name: (change to the input, expected exit status, words the message must contain)
-    "unknown key": (lambda d: d["grid"].update({"nxx": 3}), 65, ['grid.nxx', 'did you mean "nx"']),
-    "unknown key in wrong section": (lambda d: d["time"].update({"alpha": 2}), 65, ['time.alpha', '"physics"']),
-    "wrong type": (lambda d: d["grid"].update({"nx": "512"}), 65, ["grid.nx", "integer from 1", "string"]),
+    "unknown key": (lambda d: d["grid"].update({"nxx": 3}), 65, ["unknown key 'grid.nxx'; did you mean 'grid.nx'?"]),
+    "unknown key in wrong section": (lambda d: d["time"].update({"alpha": 2}), 65,
+                                     ["unknown key 'time.alpha'; it belongs in 'physics'"]),
+    "wrong type": (lambda d: d["grid"].update({"nx": "512"}), 65, ["'grid.nx' must be an integer from 1", "string"]),
     "fractional size": (lambda d: d["grid"].update({"ny": 45.5}), 65, ["grid.ny", "integer"]),
     "zero size": (lambda d: d["grid"].update({"nx": 0}), 65, ["grid.nx", "got 0"]),
     "negative size": (lambda d: d["grid"].update({"ny": -4}), 65, ["grid.ny", "got -4"]),
@@ -22,9 +24,9 @@ CASES = {
     "alpha zero": (lambda d: d["physics"].update({"alpha": 0}), 65, ["physics.alpha", "> 0"]),
     "alpha negative": (lambda d: d["physics"].update({"alpha": -1.5}), 65, ["physics.alpha"]),
     "dt above stability": (lambda d: d["time"].update({"dt": 1.0}), 65, ["time.dt", "stability limit"]),
-    "bad boundary": (lambda d: d["boundary"].update({"x": "periodc"}), 65, ["boundary.x", 'did you mean "periodic"']),
-    "bad problem": (lambda d: d.update({"problem": "wave"}), 65, ["problem", '"heat"']),
-    "missing grid size": (lambda d: d["grid"].pop("nx"), 65, ["grid.nx", "missing"]),
+    "bad boundary": (lambda d: d["boundary"].update({"x": "periodc"}), 65, ["'boundary.x'", "did you mean 'periodic'"]),
+    "bad problem": (lambda d: d.update({"problem": "wave"}), 65, ["'problem'", "'heat'"]),
+    "missing grid size": (lambda d: d["grid"].pop("nx"), 65, ["'grid.nx' is missing"]),
     "safety above one": (lambda d: d["time"].update({"safety": 1.5}), 65, ["time.safety"]),
     "modes wrong length": (lambda d: d["initial"].update({"modes": [1]}), 65, ["initial.modes", "2 elements"]),
     "too few points for ranks": (lambda d: d["grid"].update({"nx": 2, "ny": 2}), 65, ["too few points", "6 ranks"]),
@@ -68,7 +70,7 @@ def test_invalid_json_names_line_and_column(run_miniapp, tmp_path):
 def test_duplicate_key(run_miniapp, tmp_path):
     path = tmp_path / "dup.json"
     path.write_text('{"problem": "heat", "grid": {"nx": 10, "ny": 10, "nx": 12}}')
-    assert_clean_failure(run_miniapp(path, np=2), 65, ['duplicate key "nx"'], tmp_path)
+    assert_clean_failure(run_miniapp(path, np=2), 65, ["duplicate key 'nx'"], tmp_path)
 
 
 def test_missing_input_file(run_miniapp, tmp_path):
@@ -98,3 +100,35 @@ def test_bad_command_line(run_miniapp, tmp_path):
 def test_bad_thread_variable(run_miniapp, tmp_path):
     run = run_miniapp(heat_input(), np=2, threads=None, env={"OMP_NUM_THREADS": "lots"})
     assert_clean_failure(run, 64, ["OMP_NUM_THREADS=lots"], tmp_path)
+
+
+def test_errors_point_at_the_key(run_miniapp, tmp_path):
+    """The column of an error about a key is where the key stands, not its value."""
+    source = tmp_path / "typo.json"
+    source.write_text('{\n  "problem": "heat", "grid": {"nx": 8, "ny": 8},\n  "output": {"diagnostic_every": 5}\n}\n')
+    run = run_miniapp(source, np=2)
+    assert run.returncode == 65
+    assert run.errors() == [f"miniapp: error: {source}:3:14: unknown key 'output.diagnostic_every'; did you mean "
+                            "'output.diagnostics_every'?"]
+    source.write_text('{\n  "problem": "heat", "grid": {"nx": 8, "ny": 8},\n  "time": {"steps":   -3}\n}\n')
+    run = run_miniapp(source, np=2)
+    assert run.errors() == [f"miniapp: error: {source}:3:12: 'time.steps' must be an integer >= 0, got -3"]
+
+
+def test_the_guide_quotes_what_the_program_prints(run_miniapp, tmp_path):
+    """docs/guide/running.md's example of an error, run as written there."""
+    text = (REPO / "docs/guide/running.md").read_text()
+    document = re.search(r"printf '(.*)\\n' > typo.json", text).group(1)
+    quoted = re.search(r"prints `(miniapp: error: typo\.json:[^`]*)`", " ".join(text.split())).group(1)
+    (tmp_path / "typo.json").write_text(document + "\n")
+    run = run_miniapp(tmp_path / "typo.json", np=2)
+    assert run.returncode == 65
+    assert [line.replace(str(tmp_path) + "/", "") for line in run.errors()] == [quoted]
+
+
+def test_command_line_errors_take_the_same_form(run_miniapp, tmp_path):
+    run = run_miniapp(heat_input(), np=2, args=["--steps", "many"])
+    assert run.returncode == 64
+    errors = run.errors()
+    assert len(errors) == 1 and errors[0].startswith("miniapp: error: ") and "--steps" in errors[0], run.stderr
+    assert "Error:" not in run.stderr

@@ -201,7 +201,7 @@ def test_halo_deeper_than_a_block_is_refused(run_miniapp, tmp_path):
 
 def test_unknown_scheme_key(run_miniapp):
     run = run_miniapp(heat_input(scheme={"temporal_blocks": True}), np=1, timeout=40)
-    assert run.returncode == 65 and 'did you mean "temporal_blocking"' in run.stderr
+    assert run.returncode == 65 and "did you mean 'scheme.temporal_blocking'" in run.stderr
 
 
 def test_profile_repeats_and_json_summary(run_miniapp, tmp_path):

@@ -112,7 +112,7 @@ public struct HeatConfiguration: Sendable, Equatable {
             case .choice(let name): scheme.tileColumns = name == "off" ? .off : .auto
             case .integer(let n):
                 guard scheme.temporalBlocking else {
-                    throw InputError("column tiles are for temporal blocking: set \"temporal_blocking\": true, or remove the key",
+                    throw InputError("is for temporal blocking only: set \"temporal_blocking\": true, or remove the key",
                                      at: section.member("tile_columns")!, key: section.keyPath("tile_columns"))
                 }
                 scheme.tileColumns = .width(n)
@@ -164,7 +164,7 @@ public struct HeatConfiguration: Sendable, Equatable {
         try root.rejectUnknownKeys(known: sections)
 
         guard let gridSection = try root.object("grid") else {
-            throw InputError("required section is missing", at: root.node, key: "grid")
+            throw InputError("is missing (a required section)", at: root.node, key: "grid")
         }
         try gridSection.rejectUnknownKeys(known: ["nx", "ny", "lx", "ly"])
         let grid = Grid(nx: try gridSection.integer("nx", min: 1, max: maxPointsPerAxis),
@@ -207,7 +207,7 @@ public struct HeatConfiguration: Sendable, Equatable {
         if let dt = requestedDt, dt > configuration.stabilityLimit, let dtNode {
             let limit = String(format: "%.6g", configuration.stabilityLimit)
             let spacing = String(format: "hx = %.6g, hy = %.6g", configuration.hx, configuration.hy)
-            throw InputError("\(dt) is above the stability limit \(limit) of the explicit scheme "
+            throw InputError("is \(dt), above the stability limit \(limit) of the explicit scheme "
                              + "(1 / (2 alpha (1/hx^2 + 1/hy^2)), \(spacing)); use a smaller dt, or null for automatic",
                              at: dtNode, key: "time.dt")
         }

@@ -15,15 +15,19 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// An error about the value of `key`, placed at the key where it has one
+    /// (a member of an object), else at the value (an element of an array).
     public init(_ message: String, at node: JSONNode, key: String?) {
-        self.init(key: key, line: node.line, column: node.column, message: message)
+        let (line, column) = node.keyLine > 0 ? (node.keyLine, node.keyColumn) : (node.line, node.column)
+        self.init(key: key, line: line, column: column, message: message)
     }
 
+    /// "FILE:LINE:COL: 'grid.nx' must be ...", as compilers place their errors.
     public var description: String {
         var where_ = file
         if line > 0 { where_ += (where_.isEmpty ? "" : ":") + "\(line):\(column)" }
         let prefix = where_.isEmpty ? "" : where_ + ": "
-        return prefix + (key.map { "\($0): " } ?? "") + message
+        return prefix + (key.map { "'\($0)' " } ?? "") + message
     }
 }
 

@@ -25,7 +25,7 @@ public struct IntegrateConfiguration: Sendable, Equatable {
             c.integrands = try root.array("integrands", count: (root.member("integrands").flatMap {
                 if case .array(let e) = $0.value { e.count } else { nil } } ?? 0)) { (node, key) throws(InputError) in
                 guard case .string(let s) = node.value, let f = Integrand(rawValue: s) else {
-                    throw InputError("must be one of " + names.map { "\"\($0)\"" }.joined(separator: ", "), at: node, key: key)
+                    throw InputError("must be one of " + names.map { "'\($0)'" }.joined(separator: ", "), at: node, key: key)
                 }
                 return f
             }

@@ -17,6 +17,9 @@ public struct JSONNode: Sendable {
     public var value: Value
     public var line: Int
     public var column: Int
+    /// Where the key of a member stands (0: not a member): input errors point there.
+    public var keyLine = 0
+    public var keyColumn = 0
 
     public init(_ value: Value, line: Int = 0, column: Int = 0) {
         self.value = value
@@ -143,17 +146,19 @@ public struct JSONParser {
             let (keyLine, keyColumn) = (line, column)
             let key = try string()
             if members.contains(where: { $0.key == key }) {
-                throw JSONSyntaxError(message: "duplicate key \"\(key)\"", line: keyLine, column: keyColumn)
+                throw JSONSyntaxError(message: "duplicate key '\(key)'", line: keyLine, column: keyColumn)
             }
             skipWhitespace()
-            guard current == UInt8(ascii: ":") else { throw fail("expected ':' after key \"\(key)\", found \(currentDescription)") }
+            guard current == UInt8(ascii: ":") else { throw fail("expected ':' after key '\(key)', found \(currentDescription)") }
             index += 1
             skipWhitespace()
-            members.append((key, try value(depth: depth + 1)))
+            var member = try value(depth: depth + 1)
+            (member.keyLine, member.keyColumn) = (keyLine, keyColumn)
+            members.append((key, member))
             skipWhitespace()
             if current == UInt8(ascii: ",") { index += 1; continue }
             if current == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw fail("expected ',' or '}' after the value of \"\(key)\", found \(currentDescription)")
+            throw fail("expected ',' or '}' after the value of '\(key)', found \(currentDescription)")
         }
     }
 

@@ -29,14 +29,14 @@ public struct ObjectReader {
         for (key, value) in members where !known.contains(key) {
             var hint = ""
             if let section = elsewhere[key] {
-                hint = "; it belongs in \"\(section)\""
+                hint = "; it belongs in '\(section)'"
             } else if let guess = closest(to: key, among: known) {
-                hint = "; did you mean \"\(guess)\"?"
+                hint = "; did you mean '\(keyPath(guess))'?"
             } else {
-                hint = "; known keys: " + known.map { "\"\($0)\"" }.joined(separator: ", ")
+                hint = "; known keys: " + known.map { "'\(keyPath($0))'" }.joined(separator: ", ")
             }
-            throw InputError(key: keyPath(key), line: value.line, column: value.column,
-                             message: "unknown key\(hint)")
+            throw InputError(key: nil, line: value.keyLine, column: value.keyColumn,
+                             message: "unknown key '\(keyPath(key))'\(hint)")
         }
     }
 
@@ -133,9 +133,9 @@ public struct ObjectReader {
         let s = try string(key, default: fallback)
         guard choices.contains(s) else {
             let value = member(key)!
-            let options = choices.map { "\"\($0)\"" }.joined(separator: ", ")
-            let guess = closest(to: s, among: choices).map { "; did you mean \"\($0)\"?" } ?? ""
-            throw InputError("must be one of \(options), got \"\(s)\"\(guess)", at: value, key: keyPath(key))
+            let options = choices.map { "'\($0)'" }.joined(separator: ", ")
+            let guess = closest(to: s, among: choices).map { "; did you mean '\($0)'?" } ?? ""
+            throw InputError("must be one of \(options), got '\(s)'\(guess)", at: value, key: keyPath(key))
         }
         return s
     }
@@ -152,7 +152,7 @@ public struct ObjectReader {
         case .string: return .choice(try choice(key, among: choices))
         case .number: return .integer(try Self.integer(value, key: keyPath(key), min: lower, max: upper))
         default:
-            let options = choices.map { "\"\($0)\"" }.joined(separator: ", ")
+            let options = choices.map { "'\($0)'" }.joined(separator: ", ")
             throw InputError("must be one of \(options) or \(Self.integerExpectation(min: lower, max: upper)), "
                              + "got \(Self.describe(value))", at: value, key: keyPath(key))
         }
@@ -185,14 +185,14 @@ public struct ObjectReader {
     }
 
     private func missing(_ key: String) -> InputError {
-        InputError("required key is missing", at: node, key: keyPath(key))
+        InputError("is missing", at: node, key: keyPath(key))
     }
 
     /// "a string (\"abc\")", "an array of 3 elements", "-5", ...
     static func describe(_ value: JSONNode) -> String {
         switch value.value {
         case .number(let text): return text
-        case .string(let s): return "the string \"\(s)\""
+        case .string(let s): return "the string '\(s)'"
         case .array(let elements): return "an array of \(elements.count) element\(elements.count == 1 ? "" : "s")"
         default: return value.typeName
         }

@@ -139,7 +139,7 @@ public struct TealeafConfiguration: Sendable, Equatable {
             c.grid.ymax = try g.number("ymax", default: 100)
         }
         guard let statesNode = root.member("states") else {
-            throw InputError("required key is missing (a list of states, the background first)", at: root.node, key: "states")
+            throw InputError("is missing (a list of states, the background first)", at: root.node, key: "states")
         }
         guard case .array(let elements) = statesNode.value, !elements.isEmpty else {
             throw InputError("must be a non-empty array of states, the background first", at: statesNode, key: "states")
