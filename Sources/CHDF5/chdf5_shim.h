@@ -21,5 +21,6 @@ static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_acc_rdwr(void) { return H5F_ACC_RDWR; }
 
 static inline hsize_t chdf5_unlimited(void) { return H5S_UNLIMITED; }
+static inline size_t chdf5_variable(void) { return H5T_VARIABLE; }
 
 #endif

@@ -12,11 +12,13 @@ extension AttributeHolder {
         try setAttribute(name, [value])
     }
 
+    /// A variable-length UTF-8 string: h5py reads it as str.
     public func setAttribute(_ name: String, _ value: String) throws {
-        let type = try StringType(length: value.utf8.count)
+        let type = try StringType(variableLength: ())
         let space = try Dataspace(scalar: ())
-        try type.pack([value]).withUnsafeBytes {
-            try writeAttribute(name, type: type.id, space: space, data: $0.baseAddress!)
+        try value.withCString { text in
+            var pointer: UnsafePointer<CChar>? = text
+            try withUnsafePointer(to: &pointer) { try writeAttribute(name, type: type.id, space: space, data: $0) }
         }
     }
 
@@ -48,8 +50,15 @@ extension AttributeHolder {
         defer { H5Aclose(attribute) }
         let fileType = try checkID(H5Aget_type(attribute), "H5Aget_type")
         defer { H5Tclose(fileType) }
-        guard H5Tget_class(fileType) == H5T_STRING, H5Tis_variable_str(fileType) == 0 else {
-            throw HDF5Error(operation: "reading attribute '\(name)'", detail: "not a fixed-length string")
+        guard H5Tget_class(fileType) == H5T_STRING else {
+            throw HDF5Error(operation: "reading attribute '\(name)'", detail: "not a string")
+        }
+        if H5Tis_variable_str(fileType) > 0 {
+            let memoryType = try StringType(variableLength: ())
+            var pointer: UnsafeMutablePointer<CChar>? = nil
+            try check(H5Aread(attribute, memoryType.id, &pointer), "reading attribute '\(name)'")
+            defer { if let pointer { H5free_memory(pointer) } }
+            return pointer.map { String(cString: $0) } ?? ""
         }
         let length = H5Tget_size(fileType)
         var bytes = [UInt8](repeating: 0, count: length)

@@ -58,6 +58,17 @@ public final class StringType: Handle, @unchecked Sendable {
         try check(H5Tset_cset(id, H5T_CSET_UTF8), "H5Tset_cset")
     }
 
+    /// A variable-length UTF-8 string type: what readers (h5py, netCDF)
+    /// take for text. For attributes, whose values live in the object
+    /// header; datasets written collectively keep fixed lengths.
+    public init(variableLength: ()) throws {
+        let id = try checkID(H5Tcopy(chdf5_c_s1()), "H5Tcopy")
+        length = 0
+        super.init(id: id, closer: H5Tclose)
+        try check(H5Tset_size(id, chdf5_variable()), "H5Tset_size")
+        try check(H5Tset_cset(id, H5T_CSET_UTF8), "H5Tset_cset")
+    }
+
     /// `strings` packed into `length`-byte NUL-padded records (truncated if longer).
     public func pack(_ strings: [String]) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: max(1, strings.count) * length)

@@ -83,13 +83,14 @@ public enum Miniapp {
         var input: ProblemInput
         var restart: RestartPlan? = nil
         if let restartPath = options.restartPath {
-            (input, restart) = try RestartPlan.read(restartPath, inputPath: options.inputPath, world: world)
+            (input, restart) = try RestartPlan.read(restartPath, inputPath: options.inputPath, overrides: options.overrides,
+                                                    world: world)
         } else {
             let path = options.inputPath ?? ""
             let text = try readInputText(path: path, world: world)
             input = try world.collectively { () throws -> ProblemInput in
                 do throws(InputError) {
-                    return try ProblemInput.parse(text, fileName: path)
+                    return try ProblemInput.parse(text, fileName: path, overrides: options.overrides)
                 } catch {
                     throw MiniappFailure(.dataError, error.description)
                 }

@@ -78,6 +78,11 @@ struct RunCommand: ParsableCommand {
                                             valueName: "PXxPY"))
     var dims: String?
 
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set an input key, e.g. --set grid.nx=1024 --set boundary.x=periodic "
+                                                         + "(repeatable; TeaLeaf decks take the keys of TeaLeaf's JSON form).",
+                                                         valueName: "KEY.PATH=VALUE"))
+    var settings: [String] = []
+
     @Flag(name: .long, help: "Replace an existing output file.")
     var force = false
 
@@ -128,6 +133,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--peer-timeout must be 0 or more seconds, got \(peerTimeout)")
         }
         if input == nil && restart == nil { throw ValidationError("missing INPUT (or --restart CHECKPOINT)") }
+        for setting in settings where InputOverride(setting) == nil {
+            throw ValidationError("--set takes KEY.PATH=VALUE (e.g. grid.nx=1024, states[1].density=0.2), got '\(setting)'")
+        }
         if restart != nil && profile != nil { throw ValidationError("--profile cannot be combined with --restart") }
     }
 
@@ -138,6 +146,7 @@ struct RunCommand: ParsableCommand {
         options.outputPath = output
         options.steps = steps
         options.dims = dims.flatMap(RunOptions.parseDims)
+        options.overrides = settings.compactMap(InputOverride.init)
         options.force = force
         options.verbosity = quiet ? .quiet : verbose ? .verbose : .normal
         options.jsonPath = json

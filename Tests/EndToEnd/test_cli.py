@@ -41,6 +41,54 @@ def test_overrides_reach_the_run_and_the_effective_input(run_miniapp, tmp_path):
         assert config["output"]["path"] == str(out)
 
 
+def test_set_sweeps_keys_without_editing_the_input(run_miniapp, tmp_path):
+    """--set gives the same bits as the file edited by hand, is recorded, and
+    is checked like the file (one message from rank 0, nothing written)."""
+    import h5py, json
+    edited = heat_input(grid={"nx": 40, "ny": 24}, boundary={"x": "periodic"})
+    by_hand = run_miniapp(edited, np=2, name="by_hand")
+    assert by_hand.returncode == 0, by_hand.stderr
+    settings = ["--set", "grid.nx=40", "--set", "grid.ny=24", "--set", "boundary.x=periodic"]
+    swept = run_miniapp(heat_input(), np=3, args=settings, name="swept")
+    assert swept.returncode == 0, swept.stderr
+    with h5py.File(by_hand.output) as a, h5py.File(swept.output) as b:
+        assert a["fields/u"][:].tobytes() == b["fields/u"][:].tobytes()
+        config = json.loads(b.attrs["input_json"])
+        assert config["grid"]["nx"] == 40 and config["boundary"]["x"] == "periodic"
+        assert b.attrs["input_overrides"] == "--set grid.nx=40 --set grid.ny=24 --set boundary.x=periodic"
+    bad = run_miniapp(heat_input(), np=3, args=["--set", "grid.nx=-2"], name="bad")
+    assert bad.returncode == 65
+    assert bad.errors() == ["miniapp: error: --set grid.nx=-2: 'grid.nx' must be an integer from 1 to 2147483648, got -2"]
+    malformed = run_miniapp(heat_input(), np=3, args=["--set", "grid.nx"], name="malformed")
+    assert malformed.returncode == 64 and len(malformed.errors()) == 1 and "KEY.PATH=VALUE" in malformed.errors()[0]
+    assert not (tmp_path / "bad.h5").exists() and not (tmp_path / "malformed.h5").exists()
+
+
+def test_set_on_a_tealeaf_deck_and_on_a_restart(run_miniapp, tmp_path):
+    import h5py, shutil
+    from conftest import REPO
+    deck = tmp_path / "bm1.in"
+    shutil.copy(REPO / "inputs/tea_bm_1.in", deck)
+    run = run_miniapp(deck, np=2, args=["--set", "grid.x_cells=20", "--set", "time.end_step=3", "--output",
+                                        str(tmp_path / "bm1.h5")])
+    assert run.returncode == 0, run.stderr
+    with h5py.File(tmp_path / "bm1.h5") as f:
+        assert f.attrs["nx"] == 20 and f.attrs["steps"] == 3
+    wrong = run_miniapp(deck, np=2, args=["--set", "x_cells=20"], name="wrong")
+    assert wrong.errors() == ["miniapp: error: --set x_cells=20: unknown key 'x_cells'; did you mean 'grid.x_cells'?"]
+    # A restart takes --set for what a restart may change, and refuses the rest.
+    first = run_miniapp(heat_input(time={"steps": 20}, output={"checkpoint_every": 10}), np=2, name="first")
+    assert first.returncode == 0, first.stderr
+    checkpoint = tmp_path / "first.chk.h5"
+    again = run_miniapp(None, np=2, args=["--restart", str(checkpoint), "--set", "time.steps=30"], name="again")
+    assert again.returncode == 0, again.stderr
+    with h5py.File(first.output) as f:   # a restart continues the results file of the run it continues
+        assert f["fields/step"][-1] == 30 and f.attrs["input_overrides"] == "--set time.steps=30"
+    changed = run_miniapp(None, np=2, args=["--restart", str(checkpoint), "--set", "physics.alpha=0.5",
+                                            "--set", "time.steps=30"], name="changed")
+    assert changed.returncode == 65 and "does not continue the run" in changed.errors()[0]
+
+
 def test_threads_from_the_environment(run_miniapp):
     for env, expected in [({"SLURM_CPUS_PER_TASK": "3", "OMP_NUM_THREADS": "2"}, 3),
                           ({"OMP_NUM_THREADS": "2"}, 2), ({}, 1)]:

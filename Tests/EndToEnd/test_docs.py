@@ -251,7 +251,7 @@ def test_the_input_keys_are_the_effective_inputs(written):
     produced = {}
     for label, path in written.items():
         with h5py.File(path) as f:
-            problem = f.attrs["problem"].decode()
+            problem = f.attrs["problem"]
             produced.setdefault(problem, set()).update(effective_keys(json.loads(f.attrs["input_json"])))
     titles = {"heat": "### `heat`", "tealeaf": "### `tealeaf` (JSON)", "integrate": "### `integrate`"}
     for problem, title in titles.items():
@@ -288,7 +288,7 @@ def test_the_datasets_are_those_the_runs_write(written):
     documented = documented_rows("### Results file: datasets")
     for label, path in written.items():
         with h5py.File(path) as f:
-            problem = f.attrs["problem"].decode()
+            problem = f.attrs["problem"]
         expected = {name for name, problems in documented.items() if problem in problems or "all" in problems}
         assert datasets(path) == expected, (label, datasets(path) ^ expected)
 
@@ -297,7 +297,7 @@ def test_the_attributes_are_those_the_program_writes(written):
     documented = documented_rows("### Results file: root attributes")
     for label, path in written.items():
         with h5py.File(path) as f:
-            problem = f.attrs["problem"].decode()
+            problem = f.attrs["problem"]
             for attribute in f.attrs:
                 assert attribute in documented, (label, attribute)
                 assert problem in documented[attribute] or "all" in documented[attribute], (label, attribute)
@@ -315,7 +315,7 @@ def test_the_phases_are_those_the_runs_time(written):
     for path in written.values():
         with h5py.File(path) as f:
             names = [n.decode() for n in f["timings/phase_names"][:]]
-            assert names == documented[f.attrs["problem"].decode()]
+            assert names == documented[f.attrs["problem"]]
 
 
 def test_the_checkpoint_is_as_documented(written):

@@ -62,7 +62,7 @@ def test_restart_chain_4x1_2x2_3x1_is_bitwise_identical(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "checkpoint  heat.chk.h5: every 40 steps and on a stop signal" in first.stdout
     with h5py.File(tmp_path / "heat.chk.h5") as f:
-        assert f.attrs["step"] == 40 and f.attrs["ranks"] == 4 and f.attrs["problem"] == b"heat"
+        assert f.attrs["step"] == 40 and f.attrs["ranks"] == 4 and f.attrs["problem"] == "heat"
         assert f["state/u"].shape == (45, 67)
     second = launched(tmp_path, 2, 2, ["--restart", "heat.chk.h5", "--steps", "80"])
     assert second.returncode == 0, second.stderr
@@ -73,7 +73,7 @@ def test_restart_chain_4x1_2x2_3x1_is_bitwise_identical(tmp_path):
     assert_bitwise_equal(tmp_path / "heat.h5", tmp_path / "reference.h5")
     with h5py.File(tmp_path / "heat.h5") as f:
         assert list(f["fields/step"][:]) == [0, 20, 40, 60, 80, 100, 120]
-        assert f.attrs["restart_step"] == 80 and f.attrs["ending"] == b"completed"
+        assert f.attrs["restart_step"] == 80 and f.attrs["ending"] == "completed"
         assert f.attrs["steps_this_run"] == 40 and f["timings/phases"].shape[0] == 3
         assert f.attrs["ranks"] == 3
     # The sidecar lists every snapshot, the carried-over ones included.
@@ -144,8 +144,8 @@ def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_p
     with h5py.File(tmp_path / "long.chk.h5") as f:
         assert f.attrs["step"] == stopped_at
     with h5py.File(tmp_path / "long.h5") as f:   # closed cleanly at the stop
-        assert f.attrs["ending"] == b"stopped" and f.attrs["stopped_at_step"] == stopped_at
-        assert f.attrs["stopped_by"] == sent.encode()
+        assert f.attrs["ending"] == "stopped" and f.attrs["stopped_at_step"] == stopped_at
+        assert f.attrs["stopped_by"] == sent
         assert f["diagnostics/step"][-1] <= stopped_at
     assert not list(tmp_path.glob("*.incomplete"))
     shown = subprocess.run([str(REPO / "tools/miniapp-report"), "show", str(tmp_path / "long.h5")], capture_output=True,

@@ -249,7 +249,7 @@ def test_a_node_cut_off_ends_the_job_and_the_requeued_job_continues_from_its_che
     with h5py.File(tmp_path / "run/result.h5") as f:
         hosts = sorted(set(h.decode() for h in f["decomposition/hostnames"][:]))
         assert hosts == ["node1", "node3"], hosts
-        assert f.attrs["ending"] == b"completed"
+        assert f.attrs["ending"] == "completed"
         restarted_at = int(f.attrs["restart_step"])
         u, total = f["fields/u"][-1], f["diagnostics/total"][:]
     assert restarted_at > 0

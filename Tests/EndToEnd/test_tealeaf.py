@@ -189,7 +189,7 @@ def integrate(run_miniapp, n, np_=1, threads=1, name=None):
     with run.h5() as f:
         names = [s.decode() for s in f["results/integrand"][:]]
         timings = {key: f[f"results/{key}_seconds"][:] for key in ("compute", "reduction")}
-        assert f["timings/phases"].shape[0] == np_ and f.attrs["problem"] == b"integrate"
+        assert f["timings/phases"].shape[0] == np_ and f.attrs["problem"] == "integrate"
         return dict(zip(names, f["results/value"][:])), dict(zip(names, f["results/error"][:])), timings
 
 

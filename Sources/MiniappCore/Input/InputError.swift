@@ -17,9 +17,18 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
 
     /// An error about the value of `key`, placed at the key where it has one
     /// (a member of an object), else at the value (an element of an array).
+    /// A value given on the command line (`node.origin`) is placed there instead.
     public init(_ message: String, at node: JSONNode, key: String?) {
-        let (line, column) = node.keyLine > 0 ? (node.keyLine, node.keyColumn) : (node.line, node.column)
-        self.init(key: key, line: line, column: column, message: message)
+        self.init(atKeyOf: node, key: key, message: message)
+    }
+
+    public init(atKeyOf node: JSONNode, key: String?, message: String) {
+        if let origin = node.origin {
+            self.init(file: origin, key: key, message: message)
+        } else {
+            let (line, column) = node.keyLine > 0 ? (node.keyLine, node.keyColumn) : (node.line, node.column)
+            self.init(key: key, line: line, column: column, message: message)
+        }
     }
 
     /// "FILE:LINE:COL: 'grid.nx' must be ...", as compilers place their errors.

@@ -15,23 +15,27 @@ public enum ProblemInput: Sendable {
         return first != "{" && first != "[" && text.lowercased().contains("*tea")
     }
 
-    /// Parses and validates an input document: JSON, or a TeaLeaf deck.
-    /// `fileName` prefixes messages.
-    public static func parse(_ text: String, fileName: String) throws(InputError) -> ProblemInput {
-        if isTealeafDeck(text) {
-            var c = try TealeafDeck.parse(text, fileName: fileName)
-            // A deck has no output path: name the results after it.
-            let base = ((fileName as NSString).lastPathComponent as NSString).deletingPathExtension
-            c.output.path = (base.isEmpty ? "tea" : base) + ".h5"
-            return .tealeaf(c)
-        }
+    /// Parses and validates an input document: JSON, or a TeaLeaf deck, with
+    /// `overrides` (--set) applied. `fileName` prefixes messages.
+    public static func parse(_ text: String, fileName: String, overrides: [InputOverride] = []) throws(InputError)
+        -> ProblemInput {
         do throws(InputError) {
-            let root: JSONNode
-            do {
-                root = try JSONParser.parse(text)
-            } catch {
-                throw InputError(key: nil, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
+            var root: JSONNode
+            if isTealeafDeck(text) {
+                var c = try TealeafDeck.parse(text, fileName: fileName)
+                // A deck has no output path: name the results after it.
+                let base = ((fileName as NSString).lastPathComponent as NSString).deletingPathExtension
+                c.output.path = (base.isEmpty ? "tea" : base) + ".h5"
+                if overrides.isEmpty { return .tealeaf(c) }
+                root = c.effectiveJSON   // the keys of TeaLeaf's JSON form, checked again with the overrides
+            } else {
+                do {
+                    root = try JSONParser.parse(text)
+                } catch {
+                    throw InputError(key: nil, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
+                }
             }
+            for override in overrides { root = try override.applied(to: root) }
             let reader = try ObjectReader(root, path: "")
             let problem = try reader.choice("problem", among: problems)
             switch problem {
@@ -41,7 +45,7 @@ public enum ProblemInput: Sendable {
             }
         } catch {
             var located = error
-            located.file = fileName
+            if located.file.isEmpty { located.file = fileName }
             throw located
         }
     }

@@ -20,6 +20,8 @@ public struct JSONNode: Sendable {
     /// Where the key of a member stands (0: not a member): input errors point there.
     public var keyLine = 0
     public var keyColumn = 0
+    /// Where a value that is not from the file came from ("--set grid.nx=512"): errors name it instead.
+    public var origin: String? = nil
 
     public init(_ value: Value, line: Int = 0, column: Int = 0) {
         self.value = value

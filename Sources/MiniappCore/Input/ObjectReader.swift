@@ -35,8 +35,7 @@ public struct ObjectReader {
             } else {
                 hint = "; known keys: " + known.map { "'\(keyPath($0))'" }.joined(separator: ", ")
             }
-            throw InputError(key: nil, line: value.keyLine, column: value.keyColumn,
-                             message: "unknown key '\(keyPath(key))'\(hint)")
+            throw InputError(atKeyOf: value, key: nil, message: "unknown key '\(keyPath(key))'\(hint)")
         }
     }
 

@@ -13,6 +13,8 @@ public struct RunOptions: Sendable {
     public var outputPath: String?
     public var steps: Int?
     public var dims: [Int]?
+    /// --set KEY.PATH=VALUE, in order.
+    public var overrides: [InputOverride] = []
     public var force = false
     public var verbosity = Console.Verbosity.normal
     /// Also write the run's summary (phases, figures) as JSON here (rank 0).

@@ -20,7 +20,9 @@ struct RestartPlan {
     /// Reads the input of a restart (collective): the checkpoint's own
     /// input, or `inputPath` when given, which must describe the same problem
     /// (docs/guide/restart-and-faults.md). Rank 0 checks the checkpoint first.
-    static func read(_ path: String, inputPath: String?, world: Communicator) throws -> (ProblemInput, RestartPlan) {
+    /// `overrides` (--set) apply to the input given, else to the checkpoint's.
+    static func read(_ path: String, inputPath: String?, overrides: [InputOverride], world: Communicator) throws
+        -> (ProblemInput, RestartPlan) {
         let header = try world.collectively { () throws -> String in
             guard world.isRoot else { return "" }
             let c = try Checkpoint.inspect(path)
@@ -46,12 +48,13 @@ struct RestartPlan {
                 throw MiniappFailure(.dataError, "restart file '\(path)' is damaged: its header and its input disagree")
             }
         }
-        guard let inputPath else { return (stored, plan) }
+        if inputPath == nil && overrides.isEmpty { return (stored, plan) }
 
-        let text = try readInputText(path: inputPath, world: world)
+        let text = try inputPath.map { try readInputText(path: $0, world: world) } ?? fields[1]
+        let inputPath = inputPath ?? "\(path) (its stored input)"
         let given = try world.collectively { () throws -> ProblemInput in
             do throws(InputError) {
-                return try ProblemInput.parse(text, fileName: inputPath)
+                return try ProblemInput.parse(text, fileName: inputPath, overrides: overrides)
             } catch {
                 throw MiniappFailure(.dataError, error.description)
             }

@@ -45,6 +45,9 @@ enum RunReport {
             "nx": .int(setup.decomposition.nx), "ny": .int(setup.decomposition.ny),
             "collective_field_writes": .int(Int(collective)),
         ]
+        if !context.options.overrides.isEmpty {
+            attributes["input_overrides"] = .string(context.options.overrides.map { "--set " + $0.text }.joined(separator: " "))
+        }
         attributes.merge(extra) { _, new in new }
         try output.setAttributes(attributes)
     }
