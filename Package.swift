@@ -44,6 +44,9 @@ let runtimePaths = (Context.environment["MINIAPP_RPATH"] ?? "").split(separator:
 let mpiLinkerFlags: [LinkerSetting] = runtimePaths.isEmpty ? [] : [
     .unsafeFlags(runtimePaths.flatMap { ["-Xlinker", "-rpath", "-Xlinker", $0] }),
 ]
+// The git commit and compiler of the build (scripts/configure writes them
+// into MINIAPP_BUILD_INFO/miniapp_build_info.h before every build).
+let buildInfoFlags: [CSetting] = Context.environment["MINIAPP_BUILD_INFO"].map { [.unsafeFlags(["-I", $0])] } ?? []
 
 let package = Package(
     name: "miniapp",
@@ -60,6 +63,8 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "miniapp-hdf5"),
         // Linux-only calls (affinity, futex) that Glibc does not show to Swift.
         .target(name: "CMiniappLinux"),
+        // How this binary was built, for the run metadata.
+        .target(name: "CBuildInfo", cSettings: buildInfoFlags),
 
         // Thin Swift wrappers that own their handles.
         .target(name: "MPI", dependencies: ["CMPI"], linkerSettings: mpiLinkerFlags),
@@ -77,7 +82,7 @@ let package = Package(
 
         // Input, decomposition, halo exchange, problems, output, console.
         .target(name: "MiniappCore",
-                dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "CMiniappLinux"]),
+                dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "CMiniappLinux", "CBuildInfo"]),
 
         // The command-line tool.
         .executableTarget(name: "miniapp", dependencies: [

@@ -116,15 +116,28 @@ public enum Miniapp {
                 return try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
             }
         }
-        let summary = options.profileRepeats > 0
-            ? try Profile.run(repeats: options.profileRepeats, context: context, execute)
-            : try execute()
-        if let path = options.jsonPath, world.isRoot {
-            do {
-                try (summary.json.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                throw MiniappFailure(.cannotCreate, "cannot write '\(path)': \(error.localizedDescription)")
-            }
+        let summary: RunSummary
+        do {
+            summary = options.profileRepeats > 0
+                ? try Profile.run(repeats: options.profileRepeats, context: context, execute)
+                : try execute()
+        } catch let failure as MiniappFailure where failure.summary != nil {
+            // A stopped or diverged run reports what it did, and still ends as it did.
+            try writeJSON(failure.summary!, context: context)
+            throw failure
+        }
+        try writeJSON(summary, context: context)
+    }
+
+    /// The `--json` summary (rank 0), with the run's metadata.
+    private static func writeJSON(_ summary: RunSummary, context: RunContext) throws {
+        guard let path = context.options.jsonPath, context.world.isRoot else { return }
+        var document = summary.json
+        if let metadata = context.metadata { document = document.adding("metadata", metadata.json) }
+        do {
+            try (document.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw MiniappFailure(.cannotCreate, "cannot write '\(path)': \(error.localizedDescription)")
         }
     }
 

@@ -89,6 +89,30 @@ def test_set_on_a_tealeaf_deck_and_on_a_restart(run_miniapp, tmp_path):
     assert changed.returncode == 65 and "does not continue the run" in changed.errors()[0]
 
 
+def test_run_metadata_in_the_results_and_the_summary(run_miniapp, tmp_path):
+    """Adiak-style keys: the build, the libraries, the machine, the job and its launch."""
+    import h5py, json, subprocess
+    from conftest import REPO
+    summary = tmp_path / "summary.json"
+    run = run_miniapp(heat_input(), np=2, args=["--json", str(summary)], env={"PBS_JOBID": "4242.server"})
+    assert run.returncode == 0, run.stderr
+    document = json.loads(summary.read_text())
+    metadata = document["metadata"]
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    assert metadata["git_commit"].split("-")[0] == commit   # "-modified" when the tree had changes
+    assert metadata["compiler"].startswith("Swift version") and metadata["mpi_compiler_wrapper"]
+    assert metadata["job_id"] == "4242.server" and metadata["num_hosts"] == 1 and metadata["hostnames"]
+    assert "--json" in metadata["command_line"] and metadata["launcher"] and metadata["user"]
+    assert metadata["cpu_model"] and metadata["hdf5_version"] and metadata["mpi_library"]
+    # Counts are integers, rates and times floating point.
+    assert isinstance(document["metrics"]["nx"], int) and isinstance(document["metrics"]["steps"], int)
+    assert isinstance(document["metrics"]["mlups"], float)
+    with h5py.File(run.output) as f:
+        for key, value in metadata.items():
+            assert f.attrs[key] == str(value), key
+
+
 def test_threads_from_the_environment(run_miniapp):
     for env, expected in [({"SLURM_CPUS_PER_TASK": "3", "OMP_NUM_THREADS": "2"}, 3),
                           ({"OMP_NUM_THREADS": "2"}, 2), ({}, 1)]:

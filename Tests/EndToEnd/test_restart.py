@@ -124,7 +124,7 @@ LONG_INPUT = heat_input(grid={"nx": 160, "ny": 120}, time={"steps": LONG_STEPS},
 @pytest.mark.parametrize("sent", ["SIGUSR1", "SIGTERM"])
 def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_path, sent):
     source = write_input(tmp_path, LONG_INPUT)
-    process = start_run(tmp_path, 3, 1, [str(source)])
+    process = start_run(tmp_path, 3, 1, ["--json", "stopped.json", str(source)])
     wait_for_steps(process, 2)
     process.send_signal(getattr(signal, sent))
     started = time.monotonic()
@@ -148,6 +148,10 @@ def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_p
         assert f.attrs["stopped_by"] == sent
         assert f["diagnostics/step"][-1] <= stopped_at
     assert not list(tmp_path.glob("*.incomplete"))
+    # The --json summary is written for a stopped run too: the steps it made, and the run's metadata.
+    summary = json.loads((tmp_path / "stopped.json").read_text())
+    assert summary["metrics"]["steps"] == stopped_at and isinstance(summary["metrics"]["nx"], int)
+    assert summary["metadata"]["git_commit"] and summary["metadata"]["num_hosts"] == 1
     shown = subprocess.run([str(REPO / "tools/miniapp-report"), "show", str(tmp_path / "long.h5")], capture_output=True,
                            text=True)
     assert f"stopped by {sent} after step {stopped_at}" in shown.stdout, shown.stdout + shown.stderr

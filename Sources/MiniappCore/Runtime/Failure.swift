@@ -20,6 +20,8 @@ public enum ExitStatus: Int32, Sendable {
 public struct MiniappFailure: Error, CustomStringConvertible, Sendable {
     public let status: ExitStatus
     public let message: String
+    /// A run that ended early (stopped, diverged) still reports what it did (`--json`).
+    var summary: RunSummary? = nil
 
     public init(_ status: ExitStatus, _ message: String) {
         self.status = status

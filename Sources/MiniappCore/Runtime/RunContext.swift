@@ -30,6 +30,8 @@ public final class RunContext {
     public let anyMachineOversubscribed: Bool
     /// How many hosts the job's ranks run on.
     public let hostCount: Int
+    /// The build, libraries, machine and launch, for the results file and `--json`.
+    private(set) var metadata: RunMetadata? = nil
 
     /// Where this rank runs, for messages: "node2", or "node2 (a machine shared
     /// with node1, node3)" when hosts share a machine.
@@ -81,5 +83,6 @@ public final class RunContext {
         pool = ForkJoinPool(threads: threads, spinMicroseconds: oversubscribed ? 0 : nil, pinTo: pin)
         threadCPUs = (0..<threads).map { t in pin.map { $0[t] } ?? -1 }
         PeerWatchdog.start(limit: options.peerTimeout, me: "rank \(MPIRuntime.worldRank) on \(hostname)")
+        metadata = try RunMetadata(context: self)
     }
 }

@@ -30,10 +30,18 @@ public struct RunSummary: Sendable {
         self.metrics = metrics
     }
 
+    /// Metrics that count things: integers in the JSON ("nx": 512, not 512.0).
+    static let countingMetrics: Set<String> = ["steps", "nx", "ny", "tile_columns", "row_bands", "halo_depth",
+                                               "temporal_blocking", "total_iterations", "profile_runs"]
+
     public var json: JSONNode {
-        .object([
+        func metric(_ key: String) -> JSONNode {
+            let x = metrics[key]!
+            return Self.countingMetrics.contains(key) && x.rounded() == x && abs(x) < 1e15 ? .int(Int(x)) : .double(x)
+        }
+        return .object([
             ("problem", .string(problem)), ("ranks", .int(ranks)), ("threads", .int(threads)),
-            ("metrics", .object(metrics.keys.sorted().map { ($0, .double(metrics[$0]!)) })),
+            ("metrics", .object(metrics.keys.sorted().map { ($0, metric($0)) })),
             ("phases", .object(phaseNames.indices.map { k in
                 (phaseNames[k], .object([("min", .double(phaseMin[k])), ("avg", .double(phaseAvg[k])), ("max", .double(phaseMax[k]))]))
             })),

@@ -9,6 +9,14 @@ enum RunEnding: Equatable {
     case diverged(step: Int, lastFinite: Int)
 
     /// Root attributes of the results file.
+    /// The step where a run that ended early stopped; nil when it completed.
+    var lastStep: Int? {
+        switch self {
+        case .completed: nil
+        case .stopped(_, let step), .diverged(let step, _): step
+        }
+    }
+
     var attributes: [String: AttributeValue] {
         switch self {
         case .completed: ["ending": .string("completed")]

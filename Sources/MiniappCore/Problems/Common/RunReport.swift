@@ -45,6 +45,7 @@ enum RunReport {
             "nx": .int(setup.decomposition.nx), "ny": .int(setup.decomposition.ny),
             "collective_field_writes": .int(Int(collective)),
         ]
+        attributes.merge(context.metadata?.attributes ?? [:]) { _, new in new }
         if !context.options.overrides.isEmpty {
             attributes["input_overrides"] = .string(context.options.overrides.map { "--set " + $0.text }.joined(separator: " "))
         }

@@ -122,11 +122,7 @@ struct HeatRun {
             Miniapp.abort(error)
         }
         let lastCheckpoint = simulation.lastCheckpoint ?? (restart?.path == checkpointPath ? restart?.step : nil)
-        if let failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
-                                        outputPath: c.output.path) {
-            throw failure
-        }
-        let stepsRun = c.steps - (restart?.step ?? 0)
+        let stepsRun = (ending.lastStep ?? c.steps) - (restart?.step ?? 0)
         let loop = try comm.allreduce(phases["total"], op: .max)
         let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
         let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(stepsRun)
@@ -137,6 +133,11 @@ struct HeatRun {
             "tile_columns": Double(simulation.tileColumns), "row_bands": simulation.rowBands ? 1 : 0,
             "halo_depth": Double(simulation.stepsPerExchange), "temporal_blocking": simulation.temporalBlocking ? 1 : 0,
         ])
+        if var failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
+                                        outputPath: c.output.path) {
+            failure.summary = summary
+            throw failure
+        }
         printSummary(summary, simulation: simulation, sidecar: sidecar)
         return summary
     }

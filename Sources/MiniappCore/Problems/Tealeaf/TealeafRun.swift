@@ -94,21 +94,21 @@ struct TealeafRun {
         } catch {
             Miniapp.abort(error)
         }
-        if let failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
+        let totalIterations = records.iterations.suffix(steps).reduce(0, +)
+        let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
+            "steps": Double(steps), "total_iterations": Double(totalIterations),
+            "loop_seconds": try comm.allreduce(phases["total"], op: .max),
+            "temperature": records.temperature.last ?? .nan,
+        ])
+        if var failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
                                         outputPath: c.output.path) {
+            failure.summary = summary
             throw failure
         }
-
-        let totalIterations = records.iterations.suffix(steps).reduce(0, +)
         console.info("")
         console.info("Done: \(steps) steps, \(totalIterations) iterations in \(Format.duration(phases["total"])) "
                      + "(\(Format.duration(phases["total"] / Double(max(1, Int(totalIterations))))) per iteration)")
         if let check { console.info("  " + check.line) }
-        let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
-            "steps": Double(steps), "total_iterations": Double(totalIterations),
-            "loop_seconds": try comm.allreduce(phases["total"], op: .max),
-            "temperature": records.temperature.last!,
-        ])
         summary.printPhases(console)
         console.info("  output      \(c.output.path)" + (sidecar.map { " (ParaView: \($0))" } ?? ""))
         return summary

@@ -1,0 +1,65 @@
+import CBuildInfo
+import Kernels
+import Foundation
+import HDF5
+import Launch
+import MPI
+
+/// What performance engineers record with every run (the keys of LLNL's
+/// Adiak, where it has one): the code and its build, the libraries, the
+/// machine, the job and its launch. The results file has them as root
+/// attributes, the `--json` summary as "metadata".
+struct RunMetadata {
+    let entries: [(key: String, value: String)]
+
+    /// Collective (every rank's host name).
+    init(context: RunContext) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let hosts = try context.world.allgather(string: context.hostname)
+        var distinct: [String] = []
+        for host in hosts where !distinct.contains(host) { distinct.append(host) }
+        let jobID = ["SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "COBALT_JOBID", "JOB_ID"].lazy
+            .compactMap { environment[$0] }.first ?? ""
+        let launcher = LaunchEnvironment(environment).job?.launcher ?? "none (a single process)"
+        let command = CommandLine.arguments.map(Self.shellQuoted).joined(separator: " ")
+        let date = try context.world.broadcast(string: ISO8601DateFormatter().string(from: Date()))
+        entries = [
+            ("version", miniappVersion),
+            ("git_commit", String(cString: miniapp_build_git_commit())),
+            ("compiler", String(cString: miniapp_build_compiler())),
+            ("mpi_compiler_wrapper", String(cString: miniapp_build_mpi_wrapper())),
+            ("kernel_vectors", kernelVectorExtension),
+            ("mpi_library", try context.world.broadcast(string: context.mpiLibrary)),
+            ("hdf5_version", HDF5Library.version),
+            ("cpu_model", try context.world.broadcast(string: Machine.cpuModel)),
+            ("hostnames", distinct.joined(separator: ",")),
+            ("num_hosts", String(distinct.count)),
+            ("job_id", try context.world.broadcast(string: jobID)),
+            ("launcher", try context.world.broadcast(string: launcher)),
+            ("command_line", try context.world.broadcast(string: command)),
+            ("working_directory", try context.world.broadcast(string: FileManager.default.currentDirectoryPath)),
+            ("user", try context.world.broadcast(string: Self.userName(environment))),
+            ("launch_date", date),
+        ]
+    }
+
+    var attributes: [String: AttributeValue] {
+        Dictionary(uniqueKeysWithValues: entries.map { ($0.key, .string($0.value)) })
+    }
+
+    var json: JSONNode {
+        .object(entries.map { ($0.key, $0.key == "num_hosts" ? .int(Int($0.value) ?? 0) : .string($0.value)) })
+    }
+
+    private static func userName(_ environment: [String: String]) -> String {
+        if let name = environment["USER"] ?? environment["LOGNAME"] { return name }
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return String(getuid()) }
+        return String(cString: name)
+    }
+
+    /// A word as a POSIX shell would need it to read it back.
+    static func shellQuoted(_ word: String) -> String {
+        let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }
+        return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
