@@ -44,6 +44,8 @@ def test_sbatch_hybrid_job(slurm, tmp_path, binary):
     log = (tmp_path / f"job-{job_id}.out").read_text()
     # sbatch --wait also returns 0 for a job cancelled while pending: check what it did.
     assert f"miniapp job {job_id}: 3 ranks x 2 threads" in log and "Done:" in log, log
+    # The project's Slurm binds nothing (TaskPlugin=task/none; docs/guide/batch.md says why): srun says so, once.
+    assert log.count("cluster configuration lacks support for cpu binding") <= 1, log
     assert f"srun {PLUGIN[mpi_family(binary)]} --cpus-per-task=2 --cpu-bind=cores {binary.resolve()}" in log, log
     with h5py.File(tmp_path / "run/result.h5") as f:
         assert f.attrs["ranks"] == 3 and f.attrs["threads"] == 2   # srun's --cpus-per-task reached the ranks
@@ -109,6 +111,8 @@ def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm,
         time.sleep(0.5)
     text = log.read_text()
     assert "miniapp: stopped by SIGUSR1 after step" in text and "RESTART=<the checkpoint it names>" in text, text
+    # The hint names the script that was submitted, not Slurm's spooled copy of it.
+    assert f"cd {REPO} && RESTART=<the checkpoint it names> sbatch {REPO}/jobs/hybrid.slurm" in text, text
     with h5py.File(run_dir / "result.chk.h5") as f:
         stopped_at = f.attrs["step"]
     assert 0 < stopped_at < LONG_INPUT["time"]["steps"]
