@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import h5py
 import numpy as np
+import pytest
 
 from conftest import REPO, heat_input
 
@@ -131,3 +132,51 @@ def test_collective_writes_are_whole_run_after_run(run_miniapp, tmp_path):
         assert run.returncode == 0, run.stderr
         with h5py.File(tmp_path / f"three{k}.h5") as f:
             assert f["fields/u"][:].tobytes() == expected, f"run {k}: the written field differs"
+
+
+@pytest.mark.parametrize("problem", ["heat", "tealeaf"])
+def test_xarray_opens_the_fields_with_dimensions_and_the_xdmf_resolves(run_miniapp, tmp_path, problem):
+    """/fields is a netCDF-4 group: xarray (Debian's, through h5netcdf) gives u
+    with named dimensions and coordinates, the same as the XDMF sidecar's
+    geometry; the sidecar's every HDF5 path exists with the shape it says."""
+    import xarray
+    if problem == "heat":
+        document = heat_input(grid={"nx": 24, "ny": 16, "lx": 2.0, "ly": 1.0}, time={"steps": 20},
+                              output={"every": 10})
+        run = run_miniapp(document, np=3)
+        assert run.returncode == 0, run.stderr
+        path = run.output
+    else:
+        deck = tmp_path / "bm1.in"
+        shutil.copy(REPO / "inputs/tea_bm_1.in", deck)
+        path = tmp_path / "bm1.h5"
+        run = run_miniapp(deck, np=2, args=["--output", str(path), "--set", "output.every=5"])
+        assert run.returncode == 0, run.stderr
+    with xarray.open_dataset(path, group="fields", engine="h5netcdf") as fields:
+        u = fields["u"]
+        assert u.dims == ("time", "y", "x")
+        assert u.attrs["long_name"] == "temperature" and u.attrs["units"] == "1"
+        with h5py.File(path) as f:
+            assert list(fields["time"].values) == list(f["fields/time"][:])
+            assert list(fields["step"].values) == list(f["fields/step"][:])
+            assert fields.sizes["x"] == f.attrs["nx"] and fields.sizes["y"] == f.attrs["ny"]
+            for name in ("total", "min", "residual", "iterations"):
+                if f"diagnostics/{name}" in f:
+                    assert f[f"diagnostics/{name}"].attrs["long_name"] and f[f"diagnostics/{name}"].attrs["units"]
+        if problem == "tealeaf":
+            assert fields["density"].dims == ("y", "x")
+    # The XDMF sidecar: its geometry is the coordinates, its paths resolve, its shapes are the datasets'.
+    root = ET.parse(path.with_suffix(".xmf")).getroot()
+    origin = [float(v) for v in root.find(".//Geometry/DataItem[1]").text.split()]
+    spacing = [float(v) for v in root.findall(".//Geometry/DataItem")[1].text.split()]
+    with xarray.open_dataset(path, group="fields", engine="h5netcdf") as fields:
+        assert np.allclose(fields["x"].values, origin[-1] + spacing[-1] * np.arange(fields.sizes["x"]), rtol=0, atol=1e-12)
+        assert np.allclose(fields["y"].values, origin[-2] + spacing[-2] * np.arange(fields.sizes["y"]), rtol=0, atol=1e-12)
+    with h5py.File(path) as f:
+        items = root.findall(".//DataItem[@Format='HDF']")
+        assert items
+        for item in items:
+            file_name, dataset = item.text.strip().split(":")
+            assert file_name == path.name and dataset in f, item.text
+            dims = [int(d) for d in item.get("Dimensions").split()]
+            assert dims == list(f[dataset].shape), (dataset, dims, f[dataset].shape)

@@ -54,6 +54,7 @@ public final class ResultFile: StagedFile {
     /// name and writes the XDMF sidecar. Returns the sidecar's path.
     @discardableResult
     public func finish(xdmf: XDMFDescription?) throws -> String? {
+        try describeDatasets(xdmf)
         try commit()
         var failure: String? = nil
         var sidecar: String? = nil
