@@ -170,6 +170,7 @@ def test_local_study_over_hosts_against_the_model(testbed, quick_bench, network_
     study = tmp_path / "study"
     result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--local", "--hostfile",
                              str(testbed.directory / "hostfile"), "--nodes", "1,2,3", "--ranks", "2,3", "--threads", "1",
+                             "--oversubscribe",   # 3 ranks on one host of 2 slots
                              "--input", str(source), "--study-dir", str(study), "--model", str(quick_bench),
                              "--network-bench", str(network_bench[1])],
                             capture_output=True, text=True, cwd=REPO, timeout=600, env=testbed.env)

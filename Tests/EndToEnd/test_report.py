@@ -3,12 +3,14 @@ driver (jobs/submit-scaling --local), on files produced by real runs."""
 
 import csv
 import json
+import os
 import subprocess
+import sys
 
 import h5py
 import pytest
 
-from conftest import REPO, heat_input
+from conftest import MINIAPP, REPO, heat_input
 
 REPORT = REPO / "tools" / "miniapp-report"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -23,12 +25,12 @@ def assert_png(path, min_bytes=5000):
     assert data.startswith(PNG) and len(data) > min_bytes, path
 
 
-def study(tmp_path, kind, ranks="1,2", threads="1,2", document=None, steps=40):
+def study(tmp_path, kind, ranks="1,2", threads="1,2", document=None, steps=40, extra=("--oversubscribe",)):
     source = tmp_path / "input.json"
     source.write_text(json.dumps(document or heat_input(time={"steps": steps}, output={"every": 0, "diagnostics_every": 0})))
     directory = tmp_path / f"{kind}-study"
     result = subprocess.run([str(REPO / "jobs/submit-scaling"), kind, "--local", "--ranks", ranks, "--threads", threads,
-                             "--input", str(source), "--study-dir", str(directory)],
+                             "--input", str(source), "--study-dir", str(directory), *extra],
                             capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return directory, result.stdout
@@ -46,6 +48,12 @@ def test_local_strong_scaling_study(tmp_path):
         assert abs(float(r["efficiency"]) - float(r["speedup"]) / float(r["ideal_speedup"])) < 1e-9
     markdown = (directory / "report/scaling.md").read_text()
     assert markdown.count("\n| ") == 5   # header + 4 rows
+    # 2 x 2 on a machine of fewer than 4 cores ran with --oversubscribe: marked as such, and said why.
+    cores = len(os.sched_getaffinity(0))
+    assert [r["oversubscribed"] for r in rows] == ["yes" if int(r["cores"]) > cores else "no" for r in rows]
+    if cores < 4:
+        assert "cores shared: 2x2 ran more threads than their machine has CPUs for" in stdout
+        assert "cores shared: 2x2" in markdown
     for image in ("speedup.png", "time_per_step.png", "phases.png"):
         assert_png(directory / "report" / image)
     assert len(list((directory / "results").glob("*.h5"))) == 4
@@ -110,3 +118,27 @@ def test_incomplete_files_are_named_as_such(tmp_path):
     path.write_bytes(b"")
     result = report("show", path)
     assert result.returncode == 2 and "incomplete" in result.stderr
+
+
+def test_local_studies_refuse_more_threads_than_cores_and_no_slurm_leaves_nothing(tmp_path):
+    """Without --oversubscribe, a configuration that shares cores is refused
+    before anything runs; without --local and without Slurm, the study says
+    what to do and leaves no folder."""
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps(heat_input(time={"steps": 10})))
+    too_many = len(os.sched_getaffinity(0)) + 1
+    directory = tmp_path / "refused"
+    result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--local", "--ranks", f"1,{too_many}",
+                             "--threads", "1", "--input", str(source), "--study-dir", str(directory)],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode != 0 and f"{too_many}x1" in result.stderr and "--oversubscribe" in result.stderr
+    assert not directory.exists()
+    no_slurm = {key: value for key, value in os.environ.items() if not key.startswith("SLURM")}
+    no_slurm["PATH"] = str(tmp_path)   # no sbatch, no squeue
+    directory = tmp_path / "unsubmitted"
+    result = subprocess.run([sys.executable, str(REPO / "jobs/submit-scaling"), "strong", "--ranks", "1",
+                             "--threads", "1", "--input", str(source), "--study-dir", str(directory),
+                             "--miniapp", str(MINIAPP)],
+                            capture_output=True, text=True, cwd=REPO, timeout=60, env=no_slurm)
+    assert result.returncode != 0 and "no Slurm here" in result.stderr and "--local" in result.stderr, result.stderr
+    assert not directory.exists()

@@ -53,6 +53,7 @@ def rows(runs, kind=None, machine=None):
         compute = sum(r.phase(name) for name in COMPUTE.get(r.problem, []))
         imbalance = compute.max() / compute.mean() if np.size(compute) and compute.mean() > 0 else 1.0
         table.append({
+            "oversubscribed": "yes" if int(r.attributes.get("oversubscribed", 0)) else "no",
             "ranks": r.ranks, "threads": r.threads, "hosts": r.hosts, "cores": r.cores, "grid": f"{r.nx}x{r.ny}",
             "steps": r.steps, "time_per_step": r.time_per_step, "rate": r.rate, "speedup": speedup,
             "ideal_speedup": ideal, "efficiency": speedup / ideal, "imbalance": imbalance, "file": str(r.path),
@@ -106,7 +107,8 @@ def add_model(kind, table, runs, machine):
 COLUMNS = [("ranks", "ranks", "{}"), ("threads", "threads", "{}"), ("hosts", "hosts", "{}"), ("cores", "cores", "{}"),
            ("grid", "grid", "{}"),
            ("steps", "steps", "{}"), ("time_per_step", "time/step [s]", "{:.4e}"), ("rate", "rate", "{:.1f}"),
-           ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}")]
+           ("speedup", "speedup", "{:.3f}"), ("efficiency", "efficiency", "{:.3f}"), ("imbalance", "imbalance", "{:.3f}"),
+           ("oversubscribed", "cores shared", "{}")]
 MODEL_COLUMNS = [("stepping_per_step", "stepping/step [s]", "{:.4e}"), ("model_per_step", "model/step [s]", "{:.4e}"),
                  ("model_over_measured", "model/measured", "{:.3f}"), ("stepping_efficiency", "stepping eff.", "{:.3f}"),
                  ("model_efficiency", "model eff.", "{:.3f}"),
@@ -133,7 +135,18 @@ def as_text(kind, table, unit):
                      "exchange and stencil: no diagnostics, no output), and the efficiency of each")
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines) + "\n"
+    shared = oversubscription_note(table)
+    return "\n".join(lines + ([shared] if shared else [])) + "\n"
+
+
+def oversubscription_note(table):
+    """What a reader must know of runs whose threads shared cores."""
+    shared = [f"{r['ranks']}x{r['threads']}" for r in table if r["oversubscribed"] == "yes"]
+    if not shared:
+        return ""
+    return (f"cores shared: {', '.join(shared)} ran more threads than their machine has CPUs for (--oversubscribe): "
+            "threads waited for cores, so their times, speedups and efficiencies do not measure the code or the "
+            "machine (hollow points in the plots)")
 
 
 def as_csv(table):
@@ -149,7 +162,8 @@ def as_markdown(kind, table, unit):
     header = headers(table, unit)
     lines = [f"**{kind} scaling**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt.format(row[key]) for key, _, fmt in columns(table)) + " |" for row in table]
-    return "\n".join(lines) + "\n"
+    shared = oversubscription_note(table)
+    return "\n".join(lines + (["", shared] if shared else [])) + "\n"
 
 
 def plot(kind, table, runs, out_dir):
@@ -175,11 +189,20 @@ def plot(kind, table, runs, out_dir):
         return f"{threads} thread{'s' if threads != 1 else ''}/rank" + (f", {hosts} host{'s' if hosts != 1 else ''}"
                                                                        if hosts else "")
 
+    def hollow(axis, rows_, key, color):
+        """Open circles over the runs whose threads shared cores."""
+        shared = [r for r in rows_ if r["oversubscribed"] == "yes"]
+        if shared:
+            axis.plot([r["cores"] for r in shared], [r[key] for r in shared], "o", markerfacecolor="white",
+                      color=color, markersize=8)
+
     for key, rows_ in sorted(series.items()):
         label = series_label(key)
         c = [r["cores"] for r in rows_]
-        left.plot(c, [r["speedup"] for r in rows_], "o-", label=label)
+        speed, = left.plot(c, [r["speedup"] for r in rows_], "o-", label=label)
         line, = right.plot(c, [r["efficiency"] for r in rows_], "o-", label=label)
+        hollow(left, rows_, "speedup", speed.get_color())
+        hollow(right, rows_, "efficiency", line.get_color())
         if "model_efficiency" in rows_[0]:   # the model predicts the stepping: compare like with like
             right.plot(c, [r["stepping_efficiency"] for r in rows_], "s--", color=line.get_color(),
                        label=f"{label}, stepping only")
@@ -190,7 +213,7 @@ def plot(kind, table, runs, out_dir):
     left.set_xscale("log", base=2)
     left.set_yscale("log", base=2)
     left.legend(fontsize=8)
-    left.set_title(f"{kind} scaling: speedup")
+    left.set_title(f"{kind} scaling: speedup" + (" (hollow: cores shared)" if oversubscription_note(table) else ""))
     right.axhline(1.0, color="k", linestyle="--", label="ideal")
     highest = max(v for r in table for v in (r["efficiency"], r.get("stepping_efficiency", 0), r.get("model_efficiency", 0))
                   if math.isfinite(v))

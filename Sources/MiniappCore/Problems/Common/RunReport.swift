@@ -44,6 +44,7 @@ enum RunReport {
             "created": .string(created),
             "nx": .int(setup.decomposition.nx), "ny": .int(setup.decomposition.ny),
             "collective_field_writes": .int(Int(collective)),
+            "oversubscribed": .int(context.anyMachineOversubscribed ? 1 : 0),
         ]
         attributes.merge(context.metadata?.attributes ?? [:]) { _, new in new }
         if !context.options.overrides.isEmpty {
