@@ -88,7 +88,7 @@ public final class Communicator: @unchecked Sendable {
     public func allreduce<T: MPIScalar>(_ values: inout [T], op: ReductionOp) throws {
         let count = try mpiCount(values.count, "MPI_Allreduce")
         try values.withUnsafeMutableBytes { buffer in
-            try allreduce(buffer.baseAddress, count: count, T.mpiDatatype, op: op)
+            try allreduce(buffer.baseAddress, count: count, T.mpiDatatype, op: op.handle)
         }
     }
 
@@ -101,16 +101,12 @@ public final class Communicator: @unchecked Sendable {
     /// Reduction over a raw buffer, in place (for accumulators that live outside arrays).
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
         try allreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: mpiCount(buffer.count, "MPI_Allreduce"),
-                      T.mpiDatatype, op: op)
+                      T.mpiDatatype, op: op.handle)
     }
 
     /// Reduction of `count` items of `datatype` with an operation of our own, in place.
     public func allreduce(_ buffer: UnsafeMutableRawPointer, count: Int, datatype: Datatype, op: UserReduction) throws {
         try allreduce(buffer, count: mpiCount(count, "MPI_Allreduce"), datatype.handle, op: op.handle)
-    }
-
-    private func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int32, _ type: cmpi_datatype, op: ReductionOp) throws {
-        try allreduce(buffer, count: count, type, op: op.handle)
     }
 
     private func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int32, _ type: cmpi_datatype, op: cmpi_op) throws {

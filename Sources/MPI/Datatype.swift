@@ -33,23 +33,27 @@ public final class Datatype: @unchecked Sendable {
     /// `count` blocks of `blockLength` elements, `stride` elements apart
     /// (MPI_Type_vector): a column strip of a row-major array.
     public init<T: MPIScalar>(vectorOf _: T.Type, count: Int, blockLength: Int, stride: Int) throws {
-        var type = cmpi_datatype_null()
-        try check(cmpi_type_vector(mpiCount(count, "MPI_Type_vector"), mpiCount(blockLength, "MPI_Type_vector"),
-                                   mpiCount(stride, "MPI_Type_vector"), T.mpiDatatype, &type), "MPI_Type_vector")
-        try check(cmpi_type_commit(&type), "MPI_Type_commit")
-        handle = type
+        let (n, length, step) = try (mpiCount(count, "MPI_Type_vector"), mpiCount(blockLength, "MPI_Type_vector"),
+                                     mpiCount(stride, "MPI_Type_vector"))
+        handle = try Self.committed("MPI_Type_vector") { cmpi_type_vector(n, length, step, T.mpiDatatype, $0) }
         owned = true
     }
 
     /// `count` consecutive elements as one item (MPI_Type_contiguous): a
     /// message that a user-defined reduction must receive whole.
     public init<T: MPIScalar>(contiguousOf _: T.Type, count: Int) throws {
-        var type = cmpi_datatype_null()
-        try check(cmpi_type_contiguous(mpiCount(count, "MPI_Type_contiguous"), T.mpiDatatype, &type),
-                  "MPI_Type_contiguous")
-        try check(cmpi_type_commit(&type), "MPI_Type_commit")
-        handle = type
+        let n = try mpiCount(count, "MPI_Type_contiguous")
+        handle = try Self.committed("MPI_Type_contiguous") { cmpi_type_contiguous(n, T.mpiDatatype, $0) }
         owned = true
+    }
+
+    /// A derived datatype made by `create` (the MPI call `name`), committed.
+    private static func committed(_ name: String, _ create: (UnsafeMutablePointer<cmpi_datatype>) -> Int32) throws
+        -> cmpi_datatype {
+        var type = cmpi_datatype_null()
+        try check(create(&type), name)
+        try check(cmpi_type_commit(&type), "MPI_Type_commit")
+        return type
     }
 
     deinit {

@@ -132,8 +132,7 @@ public enum Miniapp {
     /// The `--json` summary (rank 0), with the run's metadata.
     private static func writeJSON(_ summary: RunSummary, context: RunContext) throws {
         guard let path = context.options.jsonPath, context.world.isRoot else { return }
-        var document = summary.json
-        if let metadata = context.metadata { document = document.adding("metadata", metadata.json) }
+        let document = summary.json.adding("metadata", context.metadata.json)
         do {
             try (document.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         } catch {

@@ -19,10 +19,6 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
     /// (a member of an object), else at the value (an element of an array).
     /// A value given on the command line (`node.origin`) is placed there instead.
     public init(_ message: String, at node: JSONNode, key: String?) {
-        self.init(atKeyOf: node, key: key, message: message)
-    }
-
-    public init(atKeyOf node: JSONNode, key: String?, message: String) {
         if let origin = node.origin {
             self.init(file: origin, key: key, message: message)
         } else {

@@ -35,7 +35,7 @@ public struct ObjectReader {
             } else {
                 hint = "; known keys: " + known.map { "'\(keyPath($0))'" }.joined(separator: ", ")
             }
-            throw InputError(atKeyOf: value, key: nil, message: "unknown key '\(keyPath(key))'\(hint)")
+            throw InputError("unknown key '\(keyPath(key))'\(hint)", at: value, key: nil)
         }
     }
 

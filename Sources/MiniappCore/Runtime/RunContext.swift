@@ -31,7 +31,7 @@ public final class RunContext {
     /// How many hosts the job's ranks run on.
     public let hostCount: Int
     /// The build, libraries, machine and launch, for the results file and `--json`.
-    private(set) var metadata: RunMetadata? = nil
+    let metadata: RunMetadata
 
     /// Where this rank runs, for messages: "node2", or "node2 (a machine shared
     /// with node1, node3)" when hosts share a machine.
@@ -56,6 +56,7 @@ public final class RunContext {
         machine = Machine.bootID ?? hostname
         let machines = try world.allgather(string: machine)
         let hosts = try world.allgather(string: hostname)
+        metadata = try RunMetadata(world: world, hostnames: hosts, mpiLibrary: mpiLibrary)
         let masks = try world.allgather(string: Affinity.describe(allowedCPUs))
         var union = Set<Int>()
         var sharing = Set<String>()
@@ -83,6 +84,5 @@ public final class RunContext {
         pool = ForkJoinPool(threads: threads, spinMicroseconds: oversubscribed ? 0 : nil, pinTo: pin)
         threadCPUs = (0..<threads).map { t in pin.map { $0[t] } ?? -1 }
         PeerWatchdog.start(limit: options.peerTimeout, me: "rank \(MPIRuntime.worldRank) on \(hostname)")
-        metadata = try RunMetadata(context: self)
     }
 }

@@ -12,35 +12,36 @@ import MPI
 struct RunMetadata {
     let entries: [(key: String, value: String)]
 
-    /// Collective (every rank's host name).
-    init(context: RunContext) throws {
+    /// Collective: rank 0's values, in one broadcast. `hostnames`: every
+    /// rank's, in rank order (as `RunContext` gathered them).
+    init(world: Communicator, hostnames: [String], mpiLibrary: String) throws {
         let environment = ProcessInfo.processInfo.environment
-        let hosts = try context.world.allgather(string: context.hostname)
         var distinct: [String] = []
-        for host in hosts where !distinct.contains(host) { distinct.append(host) }
+        for host in hostnames where !distinct.contains(host) { distinct.append(host) }
         let jobID = ["SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "COBALT_JOBID", "JOB_ID"].lazy
             .compactMap { environment[$0] }.first ?? ""
-        let launcher = LaunchEnvironment(environment).job?.launcher ?? "none (a single process)"
-        let command = CommandLine.arguments.map(Self.shellQuoted).joined(separator: " ")
-        let date = try context.world.broadcast(string: ISO8601DateFormatter().string(from: Date()))
-        entries = [
+        let local: [(String, String)] = [
             ("version", miniappVersion),
             ("git_commit", String(cString: miniapp_build_git_commit())),
             ("compiler", String(cString: miniapp_build_compiler())),
             ("mpi_compiler_wrapper", String(cString: miniapp_build_mpi_wrapper())),
             ("kernel_vectors", kernelVectorExtension),
-            ("mpi_library", try context.world.broadcast(string: context.mpiLibrary)),
+            ("mpi_library", mpiLibrary),
             ("hdf5_version", HDF5Library.version),
-            ("cpu_model", try context.world.broadcast(string: Machine.cpuModel)),
+            ("cpu_model", Machine.cpuModel),
             ("hostnames", distinct.joined(separator: ",")),
             ("num_hosts", String(distinct.count)),
-            ("job_id", try context.world.broadcast(string: jobID)),
-            ("launcher", try context.world.broadcast(string: launcher)),
-            ("command_line", try context.world.broadcast(string: command)),
-            ("working_directory", try context.world.broadcast(string: FileManager.default.currentDirectoryPath)),
-            ("user", try context.world.broadcast(string: Self.userName(environment))),
-            ("launch_date", date),
+            ("job_id", jobID),
+            ("launcher", LaunchEnvironment(environment).job?.launcher ?? "none (a single process)"),
+            ("command_line", CommandLine.arguments.map(Self.shellQuoted).joined(separator: " ")),
+            ("working_directory", FileManager.default.currentDirectoryPath),
+            ("user", Self.userName(environment)),
+            ("launch_date", ISO8601DateFormatter().string(from: Date())),
         ]
+        // No value holds a NUL: it separates them.
+        let values = try world.broadcast(string: local.map(\.1).joined(separator: "\u{0}"))
+            .split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+        entries = zip(local, values).map { ($0.0, $1) }
     }
 
     var attributes: [String: AttributeValue] {

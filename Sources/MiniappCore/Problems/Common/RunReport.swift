@@ -1,6 +1,4 @@
 import Foundation
-import HDF5
-import Kernels
 import MPI
 import ThreadPool
 
@@ -27,16 +25,11 @@ enum RunReport {
         try output.writeRankRows("decomposition/thread_cpus", row: context.threadCPUs.map(Int64.init))
 
         let created = try comm.broadcast(string: ISO8601DateFormatter().string(from: Date()))
-        let library = try comm.broadcast(string: context.mpiLibrary)
         let collective = try comm.allreduce(Int64(output.fieldWritesCollective ? 1 : 0), op: .min)
         var attributes: [String: AttributeValue] = [
             "input_json": .string(effectiveInput.serialized()),
             "problem": .string(problem),
-            "version": .string(miniappVersion),
-            "mpi_library": .string(library),
             "mpi_thread_level": .string(context.threadLevel.description),
-            "hdf5_version": .string(HDF5Library.version),
-            "kernel_vectors": .string(kernelVectorExtension),
             "ranks": .int(comm.size),
             "threads": .int(context.threads),
             "dims": .ints(setup.topology.dims),
@@ -46,7 +39,8 @@ enum RunReport {
             "collective_field_writes": .int(Int(collective)),
             "oversubscribed": .int(context.anyMachineOversubscribed ? 1 : 0),
         ]
-        attributes.merge(context.metadata?.attributes ?? [:]) { _, new in new }
+        // version, git commit, libraries, hosts, launch: the run's metadata.
+        attributes.merge(context.metadata.attributes) { _, new in new }
         if !context.options.overrides.isEmpty {
             attributes["input_overrides"] = .string(context.options.overrides.map { "--set " + $0.text }.joined(separator: " "))
         }
