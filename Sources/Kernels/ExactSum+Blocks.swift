@@ -21,6 +21,9 @@
 /// exactly in plain double arithmetic too. One pass then sums the q's and
 /// the r's (four additions per value, no stores), and two exact adds take
 /// the block.
+///
+/// After the first block of an array, chunks usually take one pass
+/// (`ExactSum+OnePass`); the blocks here are the measured way.
 extension ExactSum {
     public static let blockSize = 256
     static let blockLog2 = 8
@@ -29,9 +32,19 @@ extension ExactSum {
     public mutating func add(_ values: UnsafePointer<Double>, count: Int) {
         var start = 0
         while start < count {
-            let n = min(Self.blockSize, count - start)
-            let range = magnitudeRange(values + start, n)
-            add(block: values + start, count: n, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+            let n = min(1 << chunkLog2, count - start)
+            let x = values + start
+            if !addInOnePass(count: n, terms: { UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD4<Double>.self) },
+                             term: { x[$0] }) {
+                var k = 0
+                while k < n {
+                    let b = min(Self.blockSize, n - k)
+                    let range = magnitudeRange(x + k, b)
+                    add(block: x + k, count: b, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+                    predictSplit(largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+                    k += b
+                }
+            }
             start += n
         }
     }
@@ -233,12 +246,28 @@ extension ExactSum {
     /// would) exactly: an order-independent dot product. Each block's
     /// products are stored (in L1) by the pass that finds their magnitudes.
     public mutating func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int) {
+        var start = 0
+        while start < count {
+            let n = min(1 << chunkLog2, count - start)
+            let x = a + start, y = b + start
+            if !addInOnePass(count: n, terms: {
+                UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD4<Double>.self)
+                    * UnsafeRawPointer(y + $0).loadUnaligned(as: SIMD4<Double>.self)
+            }, term: { x[$0] * y[$0] }) {
+                addProductsMeasured(x, y, count: n)
+            }
+            start += n
+        }
+    }
+
+    /// Adds products block by block, each stored (in L1) by the pass that finds their magnitudes.
+    private mutating func addProductsMeasured(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, count: Int) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
             let products = scratch.baseAddress!
             var start = 0
             while start < count {
                 let n = min(Self.blockSize, count - start)
-                let x = a + start, y = b + start
+                let x = x + start, y = y + start
                 var range = MagnitudeRange()
                 var k = 0
                 while k + 4 <= n {
@@ -250,6 +279,7 @@ extension ExactSum {
                 }
                 while k < n { products[k] = x[k] * y[k]; range.see(products[k]); k += 1 }
                 add(block: products, count: n, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+                predictSplit(largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
                 start += n
             }
         }

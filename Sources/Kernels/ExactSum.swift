@@ -18,10 +18,17 @@ public struct ExactSum: BitwiseCopyable, Sendable {
 
     @usableFromInline var words: InlineArray<71, Int64>
     @usableFromInline var pendingAdds: Int
+    /// A bound on the biased exponents of the next terms of an array, from
+    /// the last block's, for the one-pass way (`ExactSum+Blocks`); 0: measure first.
+    var predictedLargestBiased: Int
+    /// The size of its next chunk (`ExactSum+Blocks`).
+    var chunkLog2: Int
 
     public init() {
         words = InlineArray(repeating: 0)
         pendingAdds = 0
+        predictedLargestBiased = 0
+        chunkLog2 = Self.blockLog2
     }
 
     /// Adds one double, exactly.

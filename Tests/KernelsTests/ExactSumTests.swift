@@ -1,5 +1,5 @@
 import Foundation
-import Kernels
+@testable import Kernels
 import Testing
 import TestSupport
 
@@ -147,6 +147,81 @@ func sum(_ values: [Double]) -> Double {
                 for v in heavy.dropLast() { acc.add(-v) }
                 #expect(acc.value == heavy.last!, "span \(span), top \(top), largest remainders")
             }
+        }
+    }
+
+    /// After a first block, chunks of up to 2^11 terms take one pass against
+    /// a sigma predicted from the block before. Chunks whose magnitudes rise
+    /// above the prediction, or spread below it further than the chunk's
+    /// length allows, must be redone; at those edges, and past them, with
+    /// full mantissas and mixed signs, the sum stays exact. So do dot products,
+    /// zeros followed by values, and a NaN in a later chunk.
+    @Test func onePassChunksAtTheEdgeOfTheirPrediction() {
+        var rng = SplitMix64(state: 77)
+        func value(_ exponent: Int) -> Double {
+            let significand = 1 + Double(rng.next() >> 12) * 0x1p-52
+            return Double(sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: exponent, significand: significand)
+        }
+        for top in [0, -500, 900] {
+            let first = (0..<256).map { _ in value(top - Int.random(in: 0...3, using: &rng)) }
+            for rise in [-3, 0, 1, 2] {
+                for span in [0, 10, 24, 26, 28, 30, 32, 36] {
+                    for length in [8, 300, 1024, 2047, 2048, 6000] {
+                        let rest = (0..<length).map { k in
+                            value(k == 0 ? top + rise : k == 1 ? top + rise - span : top + rise - Int.random(in: 0...span, using: &rng))
+                        }
+                        let values = first + rest
+                        #expect(blockSum(values) == sum(values), "top \(top), rise \(rise), span \(span), length \(length)")
+                        var dot = ExactSum(), oneByOne = ExactSum()
+                        values.withUnsafeBufferPointer { x in
+                            rest.withUnsafeBufferPointer { y in dot.addProducts(x.baseAddress!, y.baseAddress!, count: y.count) }
+                        }
+                        for k in 0..<rest.count { oneByOne.add(values[k] * rest[k]) }
+                        #expect(dot.value == oneByOne.value || (dot.value.isNaN && oneByOne.value.isNaN), "dot: top \(top), rise \(rise), span \(span), length \(length)")
+                    }
+                }
+            }
+        }
+        let zerosThenValues = [Double](repeating: 0, count: 3000) + (0..<3000).map { _ in value(-40) }
+        #expect(blockSum(zerosThenValues) == sum(zerosThenValues))
+        let tinyThenLarge = (0..<2000).map { _ in value(-1070) } + (0..<2000).map { _ in value(1000) }
+        #expect(blockSum(tinyThenLarge) == sum(tinyThenLarge))
+        var late = (0..<5000).map { sin(Double($0) * 0.001) }
+        late[4000] = .nan
+        #expect(blockSum(late).isNaN)
+        late[4000] = -.infinity
+        #expect(blockSum(late) == -.infinity)
+    }
+
+    /// One chunk of 2^m terms at the edges of the one-pass way's bounds:
+    /// terms one binade above the block before (the most the prediction
+    /// allows), each leaving a remainder just under half of the split's unit,
+    /// all of one sign, and one term `extra` binades below the lowest the
+    /// remainders' sum allows at extra = 0. Taking the terms away again, one
+    /// by one with the first block's, must leave zero: a chunk added
+    /// inexactly (a bound two binades too loose) would leave a difference.
+    @Test func onePassBoundsAreTight() {
+        var rng = SplitMix64(state: 3)
+        let cases = (8...11).flatMap { m in
+            [0, -600, 700].flatMap { top in
+                [0, 1, 2, 3, 4].flatMap { extra in [FloatingPointSign.plus, .minus].map { (m, top, extra, $0) } }
+            }
+        }
+        for (m, top, extra, sign) in cases {
+            let first = [Double](repeating: Double(sign: .plus, exponent: top, significand: 1), count: 256)
+            var acc = ExactSum()
+            first.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+            acc.chunkLog2 = m
+            // The split's unit is 8 last bits of these terms: 3 is just under half of it.
+            // The largest terms, with random bits above the last three.
+            var chunk = (0..<(1 << m) - 1).map { _ -> Double in
+                let significand = ((UInt64(1) << 49) - 1 - (rng.next() >> 20)) << 3 | 3
+                return Double(sign: sign, exponent: top + 1, significand: 1 + Double(significand) * 0x1p-52)
+            }
+            chunk.append(Double(sign: sign, exponent: top + m - 49 - extra, significand: 1 + Double(rng.next() >> 12) * 0x1p-52))
+            chunk.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+            for v in first + chunk { acc.add(-v) }
+            #expect(acc.value == 0, "m \(m), top \(top), extra \(extra), \(sign)")
         }
     }
 
