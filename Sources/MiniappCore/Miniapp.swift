@@ -132,7 +132,8 @@ public enum Miniapp {
     /// The `--json` summary (rank 0), with the run's metadata.
     private static func writeJSON(_ summary: RunSummary, context: RunContext) throws {
         guard let path = context.options.jsonPath, context.world.isRoot else { return }
-        let document = summary.json.adding("metadata", context.metadata.json)
+        let document = summary.json.adding("oversubscribed", .int(context.anyMachineOversubscribed ? 1 : 0))
+            .adding("metadata", context.metadata.json)
         do {
             try (document.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         } catch {

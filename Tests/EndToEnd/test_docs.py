@@ -137,7 +137,7 @@ def test_readme_is_short_and_starts_with_the_two_commands():
     first = next(body for lang, body, _ in blocks(REPO / "README.md") if lang == "sh")
     assert [line.split()[0] for line in first.strip().splitlines()] == ["scripts/setup", "scripts/test"]
     assert "exec scripts/test" in (REPO / ".ci/run").read_text()
-    assert (REPO / "docs/images/speedup.png").stat().st_size < 200_000
+    assert (REPO / "docs/results/2026-12-04-xeon-16-cores/scaling.png").stat().st_size < 200_000
 
 
 def slug(heading):

@@ -221,6 +221,8 @@ def test_report_refuses_the_model_for_other_problems_and_notes_runs_it_cannot_de
                              "--out", str(tmp_path / "b")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"no model for {six.output}" in result.stderr and "bench ran on 4" in result.stderr
+    for table in ("scaling.txt", "scaling.md"):   # the report itself says why a row's model is nan
+        assert "no model for 2x3: 6 cores busy on a node, but the bench ran on 4" in (tmp_path / "b" / table).read_text()
     rows = list(csv.DictReader((tmp_path / "b/scaling.csv").open()))
     assert rows[0]["model_per_step"] != "nan" and rows[1]["model_per_step"] == "nan"
     # Temporal blocking (forced here; the automatic scheme picks it on large fields) is not modelled: the

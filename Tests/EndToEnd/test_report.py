@@ -100,6 +100,51 @@ def test_report_on_tealeaf_and_integrate_runs(run_miniapp, tmp_path):
     assert report("field", run.output, "--out", tmp_path).returncode == 0
 
 
+def test_scaling_from_json_summaries_agrees_with_the_result_files(run_miniapp, tmp_path):
+    """A study from the runs' --json summaries gives the table of their
+    result files (imbalance, from min/avg/max alone, at least as large),
+    draws the one-figure story with a peer code beside it, and reads the
+    summaries that earlier versions wrote (counts as floats, no metadata):
+    the 16-core node's strong-scaling runs published in docs/results."""
+    runs = []
+    for np_ in (1, 2):
+        name = f"run{np_}"
+        run = run_miniapp(heat_input(time={"steps": 30}, output={"every": 0, "diagnostics_every": 10}), np=np_,
+                          name=name, args=["--json", str(tmp_path / f"{name}.json")])
+        assert run.returncode == 0, run.stderr
+        runs.append(run)
+    peer = tmp_path / "peer.csv"
+    peer.write_text("ranks,threads,time_per_step\n1,1,0.01\n2,1,0.006\n")
+    from_files = report("scaling", *[r.output for r in runs], "--out", tmp_path / "h5")
+    from_summaries = report("scaling", *sorted(tmp_path.glob("run*.json")), "--out", tmp_path / "json",
+                            "--peer", f"another code={peer}", "--machine", "this machine")
+    assert from_files.returncode == 0 and from_summaries.returncode == 0, from_files.stderr + from_summaries.stderr
+    rows = {kind: list(csv.DictReader((tmp_path / kind / "scaling.csv").open())) for kind in ("h5", "json")}
+    for a, b in zip(rows["h5"], rows["json"]):
+        for key in ("ranks", "threads", "cores", "grid", "steps", "time_per_step", "rate", "speedup", "efficiency",
+                    "oversubscribed"):
+            assert a[key] == b[key], key
+        assert float(b["imbalance"]) >= float(a["imbalance"]) - 1e-12
+    assert_png(tmp_path / "json" / "scaling.png")
+
+    published = REPO / "docs/results/2026-12-04-xeon-16-cores"
+    node = report("scaling", *sorted(published.glob("m_*.json")), "--out", tmp_path / "node",
+                  "--peer", f"CSC heat-equation={published / 'csc-heat-equation.csv'}")
+    assert node.returncode == 0, node.stderr
+    table = {(r["ranks"], r["threads"]): r for r in csv.DictReader((tmp_path / "node" / "scaling.csv").open())}
+    assert len(table) == 7 and table[("1", "1")]["grid"] == "8192x8192" and table[("16", "1")]["steps"] == "100"
+    assert abs(float(table[("16", "1")]["rate"]) - 4962.9) < 0.1   # the summary's own mlups
+    assert "| 16 | 1 | 1 | 16 | 8192x8192 | 100 |" in (tmp_path / "node" / "scaling.md").read_text()
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"problem": "heat"}')
+    result = report("scaling", broken)
+    assert result.returncode == 2 and "not the --json summary of a miniapp run" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = report("scaling", runs[0].output, "--peer", "no-file")
+    assert result.returncode == 2 and "LABEL=FILE.csv" in result.stderr
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_text("not hdf5"), "not an HDF5 file"),
     (lambda p: h5py.File(p, "w").close(), "not a complete miniapp result file"),

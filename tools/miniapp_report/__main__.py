@@ -1,6 +1,7 @@
 """miniapp-report: tables and plots from miniapp's HDF5 result files.
 
-  miniapp-report scaling RUN.h5 ... [--out DIR] [--kind strong|weak] [--model BENCH.json]
+  miniapp-report scaling RUN.h5|RUN.json ... [--out DIR] [--kind strong|weak] [--model BENCH.json]
+                         [--peer LABEL=FILE.csv] [--machine TEXT]
   miniapp-report model BENCH.json --grid NX NY --ranks 1,4,16 --threads 1,4 [--ranks-per-node Q] [--network-bench NET.json]
   miniapp-report show RUN.h5 [--plot FILE.png]
   miniapp-report field RUN.h5 [--snapshot last|all|K] [--field u] [--out DIR]
@@ -49,8 +50,12 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("scaling", help="scaling table (text, CSV, Markdown) and plots from several runs")
-    p.add_argument("files", nargs="+", type=Path, help="result files (.h5)")
+    p.add_argument("files", nargs="+", type=Path, help="result files (.h5), or the runs' --json summaries (.json)")
     p.add_argument("--out", type=Path, default=Path("report"), help="directory for the table and plots (default: report)")
+    p.add_argument("--peer", action="append", default=[], metavar="LABEL=FILE.csv",
+                   help="another code's time per step on the same study, drawn beside (columns ranks, threads, "
+                        "time_per_step); repeatable")
+    p.add_argument("--machine", help="the machine, for the figure's title (default: from the runs' metadata)")
     p.add_argument("--kind", choices=["strong", "weak"], help="default: strong when every run has the same grid")
     p.add_argument("--model", type=Path, metavar="BENCH.json",
                    help="also the performance model's stepping time and efficiency (heat runs), from `miniapp bench` figures")
@@ -95,6 +100,7 @@ def main(argv=None):
         if args.command == "scaling":
             runs = [load(path) for path in args.files]
             machine = bench_machine(args.model, args) if args.model else None
+            peers = [scaling.read_peer(spec) for spec in args.peer]
             kind, table = scaling.rows(runs, args.kind, machine)
             unit = runs[0].work_unit
             args.out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +108,7 @@ def main(argv=None):
             (args.out / "scaling.txt").write_text(text)
             (args.out / "scaling.csv").write_text(scaling.as_csv(table))
             (args.out / "scaling.md").write_text(scaling.as_markdown(kind, table, unit))
-            images = scaling.plot(kind, table, runs, args.out)
+            images = scaling.plot(kind, table, runs, args.out, peers, args.machine)
             print(text, end="")
             print(f"wrote {args.out}/scaling.txt, scaling.csv, scaling.md, " + ", ".join(p.name for p in images))
         elif args.command == "model":

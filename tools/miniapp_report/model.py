@@ -399,7 +399,10 @@ def predict_run(machine, run):
         chosen = " (the automatic scheme chose it)" if int(a.get("scheme_automatic", 0)) else ""
         raise ReportError(f"{run.path}: temporal blocking{chosen} is measured by `miniapp bench`, not modelled; "
                           "to set runs against the model, give their input \"scheme\": {\"halo_depth\": 1}")
-    return predict(machine, Layout.of_run(run), halo_depth=int(a.get("halo_depth", 1)),
+    # A --json summary has no decomposition: the layout miniapp would choose, the ranks spread evenly over the hosts.
+    layout = (Layout.of_run(run) if "coords" in run.decomposition
+              else Layout.planned(run.nx, run.ny, run.ranks, run.threads, -(-run.ranks // run.hosts)))
+    return predict(machine, layout, halo_depth=int(a.get("halo_depth", 1)),
                    streaming=bool(int(a.get("streaming_stores", 0))), prefetch=bool(int(a.get("software_prefetch", 1))))
 
 

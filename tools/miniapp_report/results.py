@@ -40,6 +40,8 @@ class Run:
     work: float = 0.0           # lattice-point updates (or cell-iterations) done in the loop
     work_unit: str = "MLUP/s"
     decomposition: dict = field(default_factory=dict)
+    # A `--json` summary has no row per rank: each phase's (min, avg, max) over ranks.
+    phase_stats: dict = None
 
     @property
     def cores(self):
@@ -63,10 +65,35 @@ class Run:
     def phase(self, name):
         return self.phases[:, self.phase_names.index(name)] if name in self.phase_names else np.zeros(self.ranks)
 
+    def phase_mean(self, name):
+        """A phase's seconds, averaged over ranks."""
+        if self.phase_stats is not None:
+            return self.phase_stats.get(name, (0.0, 0.0, 0.0))[1]
+        return float(self.phase(name).mean())
+
+    def phase_max(self, name):
+        """A phase's seconds on the slowest rank."""
+        if self.phase_stats is not None:
+            return self.phase_stats.get(name, (0.0, 0.0, 0.0))[2]
+        return float(self.phase(name).max())
+
+    def imbalance(self, names):
+        """max/avg over ranks of the time in these phases. From a summary,
+        which has no row per rank: the sum of their maxima over the sum of
+        their averages (an upper bound; exact for one phase)."""
+        if self.phase_stats is not None:
+            mean = sum(self.phase_mean(n) for n in names)
+            return sum(self.phase_max(n) for n in names) / mean if mean > 0 else 1.0
+        compute = sum(self.phase(n) for n in names)
+        return float(compute.max() / compute.mean()) if np.size(compute) and compute.mean() > 0 else 1.0
+
 
 def load(path):
-    """Reads a result file, or raises ReportError saying what is wrong."""
+    """Reads a result file, or a run's `--json` summary (`.json`), or raises
+    ReportError saying what is wrong."""
     path = Path(path)
+    if path.suffix == ".json":
+        return load_summary(path)
     if path.name.endswith(".incomplete"):
         raise ReportError(f"{path}: an incomplete file (the run did not finish; miniapp renames it when complete)")
     if not path.exists():
@@ -100,6 +127,38 @@ def load(path):
                    steps=steps, loop_seconds=loop, phase_names=phase_names, phases=phases,
                    thread_seconds=f["timings/threads"][:], attributes=a, config=config, work=work, work_unit=unit,
                    decomposition=decomposition)
+
+
+def load_summary(path):
+    """A run's `--json` summary: its figures and phases (min/avg/max over
+    ranks), with neither rows per rank nor input; enough for a scaling study.
+    Summaries of earlier versions wrote counts as floats and no metadata."""
+    if not path.exists():
+        raise ReportError(f"{path}: no such file")
+    try:
+        data = json.loads(path.read_text())
+        problem, ranks, threads = str(data["problem"]), int(data["ranks"]), int(data["threads"])
+        metrics, phases = dict(data["metrics"]), data["phases"]
+        stats = {name: (float(p["min"]), float(p["avg"]), float(p["max"])) for name, p in phases.items()}
+        nx, ny = int(metrics["nx"]), int(metrics["ny"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise ReportError(f"{path}: not the --json summary of a miniapp run ({error.__class__.__name__}: {error})")
+    metadata = data.get("metadata", {})
+    attributes = {**metrics, **metadata, "oversubscribed": int(data.get("oversubscribed", 0))}
+    loop = float(metrics.get("loop_seconds", stats.get("total", (0, 0, 0))[2]))
+    if problem == "tealeaf":
+        steps = int(metrics.get("steps", 1))
+        work, unit = float(nx) * ny * float(metrics.get("total_iterations", 0)), "Mcell-iterations/s"
+    else:
+        steps = int(metrics.get("steps", 1))
+        work, unit = float(nx) * ny * steps, "MLUP/s"
+    hosts = str(metadata.get("hostnames", "")).split(",") if metadata.get("hostnames") else []
+    decomposition = {"hostnames": np.array(hosts * ranks if len(hosts) == 1 else hosts)} if hosts else {}
+    names = list(stats)
+    return Run(path=path, problem=problem, ranks=ranks, threads=threads, nx=nx, ny=ny, steps=steps,
+               loop_seconds=loop, phase_names=names, phases=np.array([[stats[n][1] for n in names]]),
+               thread_seconds=np.zeros((1, threads)), attributes=attributes, config={}, work=work, work_unit=unit,
+               decomposition=decomposition, phase_stats=stats)
 
 
 def read_diagnostics(path):

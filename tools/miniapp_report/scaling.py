@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import model  # noqa: E402
-from .results import ReportError  # noqa: E402
+from .results import ReportError, text  # noqa: E402
 
 # Phases stacked in the breakdown, in this order; the rest is "other".
 BREAKDOWN = {
@@ -50,8 +50,7 @@ def rows(runs, kind=None, machine=None):
         else:
             # Scaled speedup: the work grows with the cores; ideal is a constant time per step.
             speedup = (r.work / base.work) * (base.loop_seconds / r.loop_seconds) if r.loop_seconds > 0 else float("nan")
-        compute = sum(r.phase(name) for name in COMPUTE.get(r.problem, []))
-        imbalance = compute.max() / compute.mean() if np.size(compute) and compute.mean() > 0 else 1.0
+        imbalance = r.imbalance(COMPUTE.get(r.problem, []))
         table.append({
             "oversubscribed": "yes" if int(r.attributes.get("oversubscribed", 0)) else "no",
             "ranks": r.ranks, "threads": r.threads, "hosts": r.hosts, "cores": r.cores, "grid": f"{r.nx}x{r.ny}",
@@ -77,8 +76,9 @@ def add_model(kind, table, runs, machine):
         except ReportError as error:
             if index == 0:   # the base of every efficiency
                 raise
-            # e.g. more cores on a node than the bench had: that row has no model
+            # e.g. more cores on a node than the bench had: that row has no model, and the report says why
             print(f"miniapp-report: no model for {run.path}: {error}", file=sys.stderr)
+            table[index]["model_note"] = str(error)
             predictions.append(None)
     def stepping(run):
         return float(run.attributes.get("stepping_seconds", math.nan)) / max(1, run.steps)
@@ -94,7 +94,7 @@ def add_model(kind, table, runs, machine):
         measured = stepping(run)
         row.update(stepping_per_step=measured, stepping_efficiency=efficiency(stepping(runs[0]), measured, run, row),
                    model_per_step=math.nan, model_over_measured=math.nan, model_efficiency=math.nan,
-                   reductions_model=math.nan, reduction_phase=float(np.max(run.phase("reduction"))))
+                   reductions_model=math.nan, reduction_phase=run.phase_max("reduction"))
         if p is not None:
             row.update(model_per_step=p.step, model_over_measured=p.step / measured,
                        model_efficiency=efficiency(predictions[0].step, p.step, run, row))
@@ -136,7 +136,12 @@ def as_text(kind, table, unit):
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     shared = oversubscription_note(table)
-    return "\n".join(lines + ([shared] if shared else [])) + "\n"
+    return "\n".join(lines + ([shared] if shared else []) + model_notes(table)) + "\n"
+
+
+def model_notes(table):
+    """Why rows have no model (nan in its columns)."""
+    return [f"no model for {r['ranks']}x{r['threads']}: {r['model_note']}" for r in table if "model_note" in r]
 
 
 def oversubscription_note(table):
@@ -162,17 +167,126 @@ def as_markdown(kind, table, unit):
     header = headers(table, unit)
     lines = [f"**{kind} scaling**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt.format(row[key]) for key, _, fmt in columns(table)) + " |" for row in table]
-    shared = oversubscription_note(table)
-    return "\n".join(lines + (["", shared] if shared else [])) + "\n"
+    notes = ([oversubscription_note(table)] if oversubscription_note(table) else []) + model_notes(table)
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
-def plot(kind, table, runs, out_dir):
-    """speedup.png (speedup and efficiency against ideal), time_per_step.png,
-    phases.png (stacked per-phase time per step, with rank imbalance)."""
+def read_peer(spec):
+    """`LABEL=FILE.csv`: another code's times on the same study, a CSV with
+    columns ranks, threads, time_per_step (seconds)."""
+    label, _, name = spec.partition("=")
+    if not label or not name:
+        raise ReportError(f"--peer {spec}: give LABEL=FILE.csv")
+    try:
+        with open(name, newline="") as f:
+            points = [(int(r["ranks"]), int(r["threads"]), float(r["time_per_step"])) for r in csv.DictReader(f)]
+    except (OSError, KeyError, TypeError, ValueError) as error:
+        raise ReportError(f"--peer {spec}: a CSV with columns ranks, threads, time_per_step "
+                          f"({error.__class__.__name__}: {error})")
+    return label, points
+
+
+def machine_label(runs):
+    """The machine, from the runs' metadata: CPU model, hosts, cores per host."""
+    a = runs[0].attributes
+    cpu = text(a.get("cpu_model", "")).strip()
+    hosts = max(r.hosts for r in runs)
+    cores = max(r.cores for r in runs) // max(1, hosts)
+    where = f"{hosts} hosts" if hosts > 1 else "one host"
+    return f"{cpu + ', ' if cpu else ''}{where}, up to {cores} cores each"
+
+
+def layout_series(points):
+    """The lines of a study as a reader follows them: ranks of one thread
+    each, threads of one rank (1 x 1 belongs to both), and the hybrid runs
+    (several ranks of several threads), whose splits differ: points, not a
+    line. Each: (label, points sorted by cores, marker, whether to join).
+    `points`: dicts with ranks and threads."""
+    groups = [("ranks x 1 thread", lambda p: p["threads"] == 1, "o", True),
+              ("1 rank x threads", lambda p: p["ranks"] == 1, "s", True),
+              ("hybrid (ranks x threads)", lambda p: p["ranks"] > 1 and p["threads"] > 1, "^", False)]
+    series = []
+    for label, member, marker, joined in groups:
+        chosen = sorted((p for p in points if member(p)), key=lambda p: p["ranks"] * p["threads"])
+        if chosen and (len(chosen) > 1 or not joined or len(points) == 1):
+            series.append((label, chosen, marker, joined))
+    return series
+
+
+def story_plot(kind, table, runs, out_dir, peers=(), machine=None):
+    """scaling.png: the study in one figure. Time per step and parallel
+    efficiency against cores, each against ideal (and the model, and peer
+    codes, where given), titled with the problem, grid, steps, machine and
+    whether any run's threads shared cores."""
+    base = table[0]
+    cores = sorted({r["cores"] for r in table})
+    has_model = "model_per_step" in base
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.8))
+    for label, rows_, marker, joined in layout_series(table):
+        style = marker + ("-" if joined else "")
+        c = [r["cores"] for r in rows_]
+        line, = left.plot(c, [r["time_per_step"] for r in rows_], style, label=f"miniapp, {label}")
+        color = line.get_color()
+        right.plot(c, [r["efficiency"] for r in rows_], style, color=color, label=f"miniapp, {label}")
+        shared = [r for r in rows_ if r["oversubscribed"] == "yes"]
+        for axis, key in ((left, "time_per_step"), (right, "efficiency")):
+            if shared:
+                axis.plot([r["cores"] for r in shared], [r[key] for r in shared], marker, markerfacecolor="white",
+                          color=color, markersize=9)
+        if has_model:
+            left.plot(c, [r["model_per_step"] for r in rows_], "x:", color=color, label=f"model, {label}")
+            right.plot(c, [r["model_efficiency"] for r in rows_], "x:", color=color, label=f"model, {label}")
+    for name, points in peers:
+        rows_ = [{"ranks": r, "threads": t, "time": time} for r, t, time in points]
+        one = next((p["time"] for p in rows_ if p["ranks"] * p["threads"] == base["cores"]), None)
+        for (label, line, marker, joined), gray in zip(layout_series(rows_), ("0.3", "0.55", "0.55")):
+            style = marker + ("-." if joined else "")
+            c = [p["ranks"] * p["threads"] for p in line]
+            left.plot(c, [p["time"] for p in line], style, color=gray, markerfacecolor="none", label=f"{name}, {label}")
+            if one is not None and kind == "strong":
+                right.plot(c, [one / p["time"] / (k / base["cores"]) for p, k in zip(line, c)], style, color=gray,
+                           markerfacecolor="none", label=f"{name}, {label}")
+    if kind == "strong":
+        left.plot(cores, [base["time_per_step"] * base["cores"] / c for c in cores], "k--", label="ideal")
+    else:
+        left.axhline(base["time_per_step"], color="k", linestyle="--", label="ideal")
+    left.set_xscale("log", base=2)
+    left.set_yscale("log")
+    left.set_xticks(cores, [str(c) for c in cores])
+    left.set_xlabel("cores (ranks x threads)")
+    left.set_ylabel("time per step [s]")
+    left.set_title("time per step (lower is better)")
+    left.legend(fontsize=7)
+    right.axhline(1.0, color="k", linestyle="--", label="ideal")
+    finite = [v for r in table for v in (r["efficiency"], r.get("model_efficiency", math.nan)) if math.isfinite(v)]
+    right.set_ylim(0, max(1.1, max(finite) * 1.1))
+    right.set_xscale("log", base=2)
+    right.set_xticks(cores, [str(c) for c in cores])
+    right.set_xlabel("cores (ranks x threads)")
+    right.set_ylabel("parallel efficiency")
+    right.set_title(f"efficiency against {base['cores']} core{'s' if base['cores'] != 1 else ''}, each code its own")
+    right.legend(fontsize=7)
+    grids = sorted({r["grid"] for r in table})
+    steps = sorted({r["steps"] for r in table})
+    shared = ("cores shared by some runs (hollow points): their times do not measure the machine"
+              if oversubscription_note(table) else "no run shares cores")
+    fig.suptitle(f"{kind} scaling of {runs[0].problem}: grid {', '.join(grids).replace('x', ' x ')}, "
+                 f"{', '.join(map(str, steps))} steps, on {machine or machine_label(runs)}\n{shared}"
+                 + ("" if has_model else "; no model (no bench of this machine given)"), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_dir / "scaling.png", dpi=110)
+    plt.close(fig)
+    return out_dir / "scaling.png"
+
+
+def plot(kind, table, runs, out_dir, peers=(), machine=None):
+    """scaling.png (the study in one figure: `story_plot`), speedup.png
+    (speedup and efficiency against ideal), time_per_step.png, phases.png
+    (stacked per-phase time per step, with rank imbalance)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     several_hosts = len({r["hosts"] for r in table}) > 1
     labels = [f"{r['ranks']}x{r['threads']}" + (f" on {r['hosts']}" if several_hosts else "") for r in table]
-    written = []
+    written = [story_plot(kind, table, runs, out_dir, peers, machine)]
 
     # One series per threads-per-rank (and hosts, where they vary): runs with
     # the same core count but a different split are different points, not a
@@ -256,10 +370,10 @@ def plot(kind, table, runs, out_dir):
         for row in table:
             r = by_file[row["file"]]
             if name == "other":
-                known = sum(r.phase(n).mean() for n in names)
+                known = sum(r.phase_mean(n) for n in names)
                 value = max(0.0, r.loop_seconds - known)
             else:
-                value = r.phase(name).mean()
+                value = r.phase_mean(name)
             values.append(value / max(1, r.steps))
         values = np.array(values)
         ax.bar(labels, values, bottom=bottom, label=name.replace("_", " "))
