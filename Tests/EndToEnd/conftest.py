@@ -7,6 +7,7 @@ MINIAPP names the binary under test (scripts/test sets it; default
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -255,3 +256,64 @@ def exact_sine(f):
     profile = np.outer(np.sin(n * np.pi * y / ly), np.sin(m * np.pi * x / lx))
     steps = f["fields/step"][:]
     return np.array([t["amplitude"] * growth**k * profile for k in steps]), (hx, hy, x, y)
+
+
+# A field whose checkpoint (1.2 GB, synced to disk) takes about a second or
+# more to write here: as long as a launcher's grace between its stop signal
+# and SIGKILL (mpirun: 1 s). A checkpoint every 60 steps (seconds apart), so
+# that one is complete before the stop and the next write is the stop's.
+BIG_CHECKPOINT_EVERY = 60
+BIG_INPUT = heat_input(grid={"nx": 12000, "ny": 12000}, time={"steps": 1_000_000}, scheme={"halo_depth": 1},
+                       output={"path": "big.h5", "every": 0, "diagnostics_every": 0,
+                               "checkpoint_every": BIG_CHECKPOINT_EVERY})
+
+
+def wait_for_path(path, process, timeout=180):
+    """Until `path` exists (a staged file is renamed to it when complete), while `process` runs."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"the run ended before {path.name} was written"
+        assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
+        time.sleep(0.05)
+
+
+def kill_during_the_stop_checkpoint(directory, process, kill):
+    """Once the stop's checkpoint is being written (its staged file exists),
+    `kill()` the ranks, as the launcher does after its grace period: here
+    at a moment known to be inside the write, whatever the disk's speed."""
+    staged = directory / "big.chk.h5.incomplete"
+    deadline = time.monotonic() + 60
+    while not staged.exists():
+        assert process.poll() is None, "the run ended before the stop's checkpoint began"
+        assert time.monotonic() < deadline, "no checkpoint began after the stop signal"
+        time.sleep(0.001)
+    kill()
+
+
+STOP_NOTICE = re.compile(r"miniapp: stopping on (SIG\w+) after step (\d+): writing the checkpoint '([^']+)'\. Should "
+                         r"the ranks be killed before it is complete, the checkpoint of step (\d+) stays in '([^']+)': "
+                         r"continue with `miniapp --restart ([^`]+)`\.")
+
+
+def assert_the_cut_checkpoint_left_the_previous_one(directory, stderr, binary=MINIAPP):
+    """After the ranks were killed while writing the checkpoint of a stop:
+    the notice printed before that write named the checkpoint to continue
+    from; under its final name that checkpoint is whole (the cut write is
+    left as .incomplete), and a restart from it runs."""
+    notice = STOP_NOTICE.search(stderr)
+    assert notice, stderr
+    assert "miniapp: stopped by" not in stderr, "the checkpoint was complete before the kill: " + stderr
+    stopped_at, previous = int(notice[2]), int(notice[4])
+    assert previous % BIG_CHECKPOINT_EVERY == 0 and 0 < previous < stopped_at
+    assert notice[6] == "big.chk.h5" and notice[5].endswith("big.chk.h5")
+    with h5py.File(directory / "big.chk.h5") as f:
+        assert f.attrs["step"] == previous
+    assert (directory / "big.chk.h5.incomplete").exists()
+    # The checkpoint's checksums are verified on reading: a restart proves it whole.
+    restarted = launched(directory, 2, 1, ["--restart", "big.chk.h5", "--steps", str(previous + 2), "--output", "after.h5"],
+                         binary=binary, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    with h5py.File(directory / "after.h5") as f:
+        assert f.attrs["restart_step"] == previous and f.attrs["steps_this_run"] == 2
+    for big in directory.glob("*.h5*"):
+        big.unlink()

@@ -5,6 +5,7 @@ that goes on with the same time series."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import MINIAPP, MPI_FAMILY, REPO, heat_input, launch, launched, rank_processes
+from conftest import (BIG_INPUT, MINIAPP, MPI_FAMILY, REPO, assert_the_cut_checkpoint_left_the_previous_one, heat_input,
+                      kill_during_the_stop_checkpoint, launch, launched, rank_processes, wait_for_path)
 
 pytestmark = pytest.mark.correctness
 
@@ -134,6 +136,17 @@ def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_p
     # that. Hydra's mpiexec forwards both at once.
     assert time.monotonic() - started < 20
     assert f"miniapp: stopped by {sent} after step" in stderr, stderr
+    # Before the write, the way on: the checkpoint a kill during it would leave (none here).
+    assert (f"miniapp: stopping on {sent} after step" in stderr.split("miniapp: stopped by")[0]
+            and "Should the ranks be killed before it is complete, there is no earlier checkpoint" in stderr), stderr
+    if sent == "SIGUSR1":   # the lines the guide quotes are the program's
+        guide = (REPO / "docs/guide/restart-and-faults.md").read_text()
+        for line in re.search(r"The two lines it prints.*?```text\n(.*?)```", guide, re.S)[1].strip().splitlines():
+            pattern = re.sub(r"\d+", r"\\d+", re.escape(line)).replace(r"stopped\.", r"long\.")
+            assert re.search(pattern, stderr), line
+    # Under mpirun, the SIGTERM the ranks see may have been a Ctrl-C: the message says so.
+    assert ("Under mpirun, SIGTERM is what mpirun sends the ranks on Ctrl-C" in stderr) == (
+        sent == "SIGTERM" and MPI_FAMILY == "openmpi"), stderr
     # Both exit with the ranks' status for a forwarded signal; mpirun with 1 when it was told to stop.
     # Hydra's mpiexec now and then loses its processes' statuses and exits 0 (pmodels/mpich#7057;
     # seen once in a CI run here): under MPICH 0 is taken too, the stop itself is checked below.
@@ -162,6 +175,32 @@ def test_signal_to_the_launcher_checkpoints_and_the_restart_ends_identical(tmp_p
     reference = launched(tmp_path, 1, 2, ["--output", "reference.h5", str(source)])
     assert reference.returncode == 0, reference.stderr
     assert_bitwise_equal(tmp_path / "long.h5", tmp_path / "reference.h5")
+
+
+@pytest.mark.skipif(MPI_FAMILY != "openmpi", reason="Hydra's mpiexec forwards SIGINT and waits for the ranks: no kill")
+def test_mpirun_killing_the_ranks_during_the_stop_checkpoint_leaves_the_previous_one(tmp_path):
+    """Ctrl-C at mpirun: the ranks get SIGTERM and start their checkpoint,
+    which takes about as long as mpirun waits (1 s) before SIGKILL. The kill
+    comes in the middle of the write (sent here as soon as the write has
+    begun, if mpirun's own is not first). The checkpoint before is kept."""
+    source = write_input(tmp_path, BIG_INPUT)
+    process = subprocess.Popen(launch(MINIAPP, 2, "--threads", 1) + [str(source)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for_path(tmp_path / "big.chk.h5", process)
+    ranks = list(rank_processes(process.pid).values())
+    process.send_signal(signal.SIGINT)
+
+    def kill_ranks():
+        for pid in ranks:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    kill_during_the_stop_checkpoint(tmp_path, process, kill_ranks)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr   # mpirun's own status when it was interrupted
+    assert "Under mpirun, SIGTERM is what mpirun sends the ranks on Ctrl-C" in stderr, stderr
+    assert_the_cut_checkpoint_left_the_previous_one(tmp_path, stderr)
 
 
 def wait_until_delivered(pid, sent):

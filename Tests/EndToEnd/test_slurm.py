@@ -5,13 +5,16 @@ node per host of the test bed (scripts/cluster-start)."""
 import csv
 import json
 import os
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import h5py
 import pytest
 
-from conftest import MINIAPP, REPO, SECOND, environment_of, heat_input, launched, mpi_family
+from conftest import (BIG_INPUT, MINIAPP, REPO, SECOND, assert_the_cut_checkpoint_left_the_previous_one, environment_of,
+                      heat_input, kill_during_the_stop_checkpoint, launched, mpi_family, wait_for_path)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +82,35 @@ def test_strong_scaling_study_as_job_array_with_report(slurm, quick_bench, tmp_p
         assert modelled == (int(r["cores"]) <= cores), r
         assert float(r["stepping_per_step"]) > 0 and (not modelled or float(r["model_per_step"]) > 0)
     assert ("no model for" in (study / "logs/report.out").read_text()) == any(int(r["cores"]) > cores for r in rows)
+
+
+def test_a_kill_during_the_stop_checkpoint_under_srun_leaves_the_previous_one(slurm, tmp_path):
+    """How Slurm ends a job: SIGTERM to the ranks (scancel; the time limit),
+    SIGKILL after KillWait. Here the SIGKILL comes in the middle of the
+    checkpoint that the SIGTERM began, as when a checkpoint takes longer
+    than KillWait. The checkpoint before is kept."""
+    source = tmp_path / "big.json"
+    source.write_text(json.dumps(BIG_INPUT))
+    process = subprocess.Popen(["srun", "-n", "2", "-J", "cut-checkpoint", PLUGIN[mpi_family(MINIAPP)], str(MINIAPP),
+                                str(source)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env=slurm)
+    wait_for_path(tmp_path / "big.chk.h5", process)
+    job = subprocess.run(["squeue", "-h", "-n", "cut-checkpoint", "-o", "%i"], capture_output=True, text=True,
+                         env=slurm).stdout.split()[0]
+    subprocess.run(["scancel", "--signal=TERM", job], check=True, env=slurm)
+
+    def kill_ranks():   # as slurmstepd does after KillWait (scancel --signal=KILL would cancel: SIGTERM first)
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                words = cmdline.read_text().split("\0")
+                if words[0] == str(MINIAPP) and str(source) in words:   # the ranks, not srun
+                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
+    kill_during_the_stop_checkpoint(tmp_path, process, kill_ranks)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0 and "Killed" in stderr, stderr
+    assert_the_cut_checkpoint_left_the_previous_one(tmp_path, stderr)
 
 
 def test_impossible_job_is_refused_not_left_pending(slurm):

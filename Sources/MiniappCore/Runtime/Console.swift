@@ -28,6 +28,12 @@ public struct Console: Sendable {
         Console.write(line() + "\n", to: .output)
     }
 
+    /// What the user must read even with --quiet (a stop under way), on stderr.
+    public func notice(_ message: @autoclosure () -> String) {
+        guard isRoot else { return }
+        Console.write("miniapp: \(message())\n", to: .error)
+    }
+
     public func warning(_ message: @autoclosure () -> String) {
         guard isRoot else { return }
         Console.write("miniapp: warning: \(message())\n", to: .error)

@@ -28,6 +28,23 @@ public enum StopSignals {
         }
     }
 
+    /// What the user should know of where a signal came from: Open MPI's
+    /// mpirun turns its own SIGINT (Ctrl-C) and SIGTERM into SIGTERM to the
+    /// ranks, and kills them `odls_base_sigkill_timeout` seconds later (1 by
+    /// default). Empty elsewhere.
+    static func launcherNote(_ signal: Int32) -> String {
+        guard signal == SIGTERM, let timeout = mpirunKillTimeout else { return "" }
+        return " (Under mpirun, SIGTERM is what mpirun sends the ranks on Ctrl-C or its own SIGTERM; it kills them "
+            + "\(timeout) s later, and exits with status 1.)"
+    }
+
+    /// Seconds from mpirun's SIGTERM to its SIGKILL, under Open MPI's mpirun; nil under other launchers.
+    static var mpirunKillTimeout: String? {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["OMPI_MCA_orte_hnp_uri"] != nil else { return nil }
+        return environment["OMPI_MCA_odls_base_sigkill_timeout"] ?? "1"
+    }
+
     /// Registers a file that a second signal must remove (an unfinished
     /// output or checkpoint); returns a token for `unregister`.
     static func registerUnfinished(_ path: String) -> Int32 {

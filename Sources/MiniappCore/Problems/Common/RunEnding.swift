@@ -36,7 +36,8 @@ enum RunEnding: Equatable {
         case .stopped(let signal, let step):
             return MiniappFailure(.stopped, "stopped by \(StopSignals.name(signal)) after step \(step): the state is in "
                                   + "'\(checkpointPath)' and the results so far in '\(outputPath)'; continue with "
-                                  + "`miniapp --restart \(checkpointPath)` (any number of ranks and threads)")
+                                  + "`miniapp --restart \(checkpointPath)` (any number of ranks and threads)."
+                                  + StopSignals.launcherNote(signal))
         case .diverged(let step, let lastFinite):
             let kept = lastCheckpoint.map { "; the last checkpoint, after step \($0), is kept in '\(checkpointPath)'" } ?? ""
             return MiniappFailure(.dataError, "the solution is not finite (NaN or infinity) after step \(step); it was "

@@ -617,6 +617,7 @@ final class HeatSimulation {
                 try writeSnapshot(step: step, time: time)
             }
             let signal = step < steps ? try poll.check(step: step, communicator: communicator) : nil
+            if let signal { context.console.notice(plan.stopNotice(signal: signal, step: step, previous: lastCheckpoint)) }
             if plan.isDue(after: step) || signal != nil {
                 do { try writeCheckpoint(step: step, plan: plan) } catch is CheckpointFile.NonFiniteState {
                     return .diverged(step: step, lastFinite: lastFinite)

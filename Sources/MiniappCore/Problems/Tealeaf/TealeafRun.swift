@@ -172,6 +172,7 @@ struct TealeafRun {
                 try writeSnapshot(output, solver: solver, model: model, step: step, time: time)
             }
             let signal = last ? nil : try poll.check(step: step, communicator: communicator)
+            if let signal { console.notice(plan.stopNotice(signal: signal, step: step, previous: lastCheckpoint)) }
             if plan.isDue(after: step) || signal != nil {
                 solver.timer.start(TealeafSolver.Phase.checkpoint.rawValue)
                 var checkpoint = Checkpoint(problem: "tealeaf", step: step, time: time, nx: c.grid.xCells, ny: c.grid.yCells,
