@@ -107,11 +107,13 @@ struct HeatRun {
 
         var phases = simulation.timer
         phases["setup"] = setupTimer.seconds[0]
+        let stepsRun = (ending.lastStep ?? c.steps) - (restart?.step ?? 0)
+        let rates = try LoopRates(phases: phases, steps: stepsRun, points: Double(c.grid.nx) * Double(c.grid.ny), comm: comm)
         let sidecar: String?
         do {
             let ioStart = wallSeconds()
             try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model, ending: ending,
-                             schemeTimes: schemeTimes)
+                             schemeTimes: schemeTimes, rates: rates)
             let xdmf = c.output.fields
                 ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
                                   spacing: (model.hx, model.hy))
@@ -122,14 +124,10 @@ struct HeatRun {
             Miniapp.abort(error)
         }
         let lastCheckpoint = simulation.lastCheckpoint ?? (restart?.path == checkpointPath ? restart?.step : nil)
-        let stepsRun = (ending.lastStep ?? c.steps) - (restart?.step ?? 0)
-        let loop = try comm.allreduce(phases["total"], op: .max)
-        let stepping = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(stepsRun)
         let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [
             "steps": Double(stepsRun), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
-            "loop_seconds": loop, "stepping_seconds": stepping,
-            "mlups": loop > 0 ? updates / loop / 1e6 : 0, "mlups_stepping": stepping > 0 ? updates / stepping / 1e6 : 0,
+            "loop_seconds": rates.loopSeconds, "stepping_seconds": rates.steppingSeconds,
+            "mlups": rates.mlups, "mlups_stepping": rates.mlupsStepping,
             "tile_columns": Double(simulation.tileColumns), "row_bands": simulation.rowBands ? 1 : 0,
             "halo_depth": Double(simulation.stepsPerExchange), "temporal_blocking": simulation.temporalBlocking ? 1 : 0,
         ])
@@ -146,32 +144,22 @@ struct HeatRun {
 
     private func writeResults(_ output: ResultFile, simulation: HeatSimulation, phases: PhaseTimer,
                               setup: GridSetup, model: HeatModel, ending: RunEnding,
-                              schemeTimes: HeatSimulation.SchemeTimes?) throws {
+                              schemeTimes: HeatSimulation.SchemeTimes?, rates: LoopRates) throws {
         let c = configuration, comm = setup.communicator
         let d = simulation.diagnostics
         try output.appendSeries("diagnostics/step", values: d.step, at: 0)
         for (name, values) in d.doubleSeries { try output.appendSeries("diagnostics/\(name)", values: values, at: 0) }
 
-        let loopSeconds = try comm.allreduce(phases["total"], op: .max)
-        let steppingSeconds = try comm.allreduce(Self.steppingSeconds(phases), op: .max)
-        let first = restart?.step ?? 0
-        let last: Int = switch ending {
-        case .completed: c.steps
-        case .stopped(_, let step), .diverged(let step, _): step
-        }
-        let updates = Double(c.grid.nx) * Double(c.grid.ny) * Double(last - first)
         var extra = ending.attributes.merging(restart?.attributes ?? [:]) { _, new in new }
-        extra["steps_this_run"] = .int(last - first)
+        extra["steps_this_run"] = .int(rates.steps)
         extra.merge(simulation.exactReduction.attributes) { _, new in new }
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
                                   threadSeconds: simulation.threadSeconds.values, problem: "heat",
                                   effectiveInput: c.effectiveJSON, extra: extra.merging([
             "hx": .double(model.hx), "hy": .double(model.hy),
             "dt": .double(model.dt), "steps": .int(c.steps),
-            "loop_seconds": .double(loopSeconds),
-            "mlups": .double(loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0),
-            "stepping_seconds": .double(steppingSeconds),
-            "mlups_stepping": .double(steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0),
+            "loop_seconds": .double(rates.loopSeconds), "mlups": .double(rates.mlups),
+            "stepping_seconds": .double(rates.steppingSeconds), "mlups_stepping": .double(rates.mlupsStepping),
             "halo_depth": .int(simulation.stepsPerExchange), "temporal_blocking": .int(simulation.temporalBlocking ? 1 : 0),
             "scheme_automatic": .int(c.scheme.automatic ? 1 : 0),
             "scheme_timed_single_sweep_seconds": .double(schemeTimes?.singleSweep ?? .nan),
@@ -193,6 +181,25 @@ struct HeatRun {
                 + "\(Format.duration(timed.whole)) with whole rows"
         }
         return text
+    }
+
+    /// The loop's and the stepping's seconds on the slowest rank, and the
+    /// rates of the updates they made: the figures of the results file and
+    /// of the summary alike (collective).
+    struct LoopRates {
+        let steps: Int
+        let loopSeconds: Double, steppingSeconds: Double
+        let updates: Double
+
+        init(phases: PhaseTimer, steps: Int, points: Double, comm: Communicator) throws {
+            self.steps = steps
+            loopSeconds = try comm.allreduce(phases["total"], op: .max)
+            steppingSeconds = try comm.allreduce(HeatRun.steppingSeconds(phases), op: .max)
+            updates = points * Double(steps)
+        }
+
+        var mlups: Double { loopSeconds > 0 ? updates / loopSeconds / 1e6 : 0 }
+        var mlupsStepping: Double { steppingSeconds > 0 ? updates / steppingSeconds / 1e6 : 0 }
     }
 
     /// Time in the phases of a step proper (no reductions, no output).
