@@ -18,10 +18,9 @@ import CKernelShims
 /// With `bands`, rows padded to whole cache lines are swept in bands of
 /// four (`heatStencilBand`): a core that streams the field keeps four rows
 /// in flight each way, and loads each row's centre once for the three
-/// updates that read it. On a 2-core Intel Xeon VM, streaming stores,
-/// 8192^2: one core ~1030 -> ~1250 MLUP/s, two ~1900 -> ~2300, more than
-/// its STREAM copy predicts; on an AMD EPYC VM bands had been slower from
-/// memory (an earlier kernel), so `row_bands` `auto` times both.
+/// updates that read it. Whether that pays from memory depends on the
+/// machine (docs/performance.md, "Kernel measurements"), so `row_bands`
+/// `auto` times both.
 ///
 /// Not @inlinable on purpose: kernels are compiled here, with this module's
 /// flags (-Ounchecked, AVX2), and called from the other modules.
@@ -94,11 +93,10 @@ func stencilRow<Streams: KernelFlag, Prefetches: KernelFlag>(
 
 /// How far ahead, in doubles, a row sweep with `prefetch` asks for the row
 /// it reads from memory (north; the centre and south rows are still in
-/// cache from the rows before) and the output line it will write. Measured
-/// on a 2-core EPYC at 4096^2: one core 1.45-1.5x faster than with the
-/// hardware prefetchers alone, flat from 2 to 16 KiB ahead. On fields that
-/// stay in cache it costs ~7% (two more instructions per 8 updates), hence
-/// the flag.
+/// cache from the rows before) and the output line it will write: the
+/// hardware prefetchers alone keep too few misses in flight for one core.
+/// On fields that stay in cache it costs two more instructions per 8
+/// updates, hence the flag (docs/performance.md, "Kernel measurements").
 let prefetchAheadRead = 1024
 let prefetchAheadWrite = 512
 
@@ -181,8 +179,8 @@ func heatStencilRow<Prefetches: KernelFlag>(center c: UnsafePointer<Double>, sou
 /// The same row with streaming stores for the aligned middle, a whole
 /// cache line per store: the output goes to memory without being read first
 /// (16 instead of 24 bytes per update). The arithmetic is the same, lane by
-/// lane. (Full-line stores: one core on an Intel Xeon VM ~10% faster than
-/// with two 32-byte ones per line.)
+/// lane. Full-line stores, not two 32-byte ones per line: a core writes
+/// faster that way (docs/performance.md, "Kernel measurements").
 @inline(__always)
 func heatStencilRowStreaming<Prefetches: KernelFlag>(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>,
                                                     north n: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
@@ -217,9 +215,9 @@ public typealias BandOutputs = (UnsafeMutablePointer<Double>, UnsafeMutablePoint
 
 /// The vector of a band kernel: 8 doubles. One AVX-512 register where the
 /// kernel module is built for it (x86-64-v4, `native` on such a machine),
-/// two AVX2 registers otherwise, at the same speed as `SIMD4` (measured).
+/// two AVX2 registers otherwise, at the same speed as `SIMD4` there.
 /// A band computes from cache, where the FP pipes are the limit, so the
-/// width of the vectors is the rate: 8-wide is 1.4x 4-wide on AVX-512.
+/// width of the vectors is the rate (docs/performance.md, "Kernel measurements").
 typealias BandVector = SIMD8<Double>
 
 /// Updates a vector of points with the subtractions of `2u` fused into the
@@ -311,9 +309,8 @@ func putVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int, str
 /// Four rows, a vector of columns per step: 6 loads of the rows' centres
 /// and 8 of their west/east neighbours for four vectors of updates (20 for
 /// four single rows). A core streaming a field from memory also keeps four
-/// rows in flight each way instead of one: on an Intel Xeon core, a sweep
-/// in bands ran ~15-25% faster than row by row, faster than the STREAM copy
-/// (the same in C: bench/stencil_reference.c).
+/// rows in flight each way instead of one, which lets it stream faster than
+/// row by row (the same in C: bench/stencil_reference.c; docs/performance.md).
 @inline(__always)
 func heatStencilBand4<Streams: KernelFlag, Prefetches: KernelFlag>(
     _ r: BandRows, _ o: BandOutputs, count: Int, rx: Double, ry: Double, ahead: PrefetchAhead = .none,

@@ -175,7 +175,7 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
     // With `prefetch`, the levels between the first and the last (which
     // compute from cache) ask for the rows of u that level 1 reads first at
     // the next band, a share each: level 1 then reads them from cache instead
-    // of waiting for memory (one core at 4096^2 and 8192^2: 3-8% faster).
+    // of waiting for memory (docs/performance.md, "Kernel measurements").
     let middleLevels = prefetch ? max(0, m - 2) : 0
     // Level 1 reads columns lowerBound - 1 ... upperBound of u: the cache lines of that span in each row.
     let readColumns = columns(1)

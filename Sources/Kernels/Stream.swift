@@ -21,9 +21,9 @@ public enum StreamKernel: String, Sendable, CaseIterable {
 /// the fair bound for a stencil that prefetches.
 ///
 /// Each combination of kernel and flags runs its own loop, without a branch
-/// inside: at ~50 GB/s one core has ~5 cycles per cache line, and a loop
-/// that tests three flags per line spends them on its own instructions
-/// (measured: 2-5% below a C copy; see bench/copy_reference.c).
+/// inside: streaming memory, one core has a few cycles per cache line, and
+/// a loop that tests three flags per line spends them on its own
+/// instructions (docs/performance.md, "Kernel measurements").
 public func streamKernel(_ kernel: StreamKernel, a: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>,
                          c: UnsafePointer<Double>, scalar: Double, zero: Double, range: Range<Int>,
                          streaming: Bool, prefetch: Bool = false) {
