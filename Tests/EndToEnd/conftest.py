@@ -199,37 +199,50 @@ def run_miniapp(tmp_path):
     return make_runner(tmp_path, lambda binary, np, extra: launch(binary, np, *extra))
 
 
-@pytest.fixture(scope="session")
-def testbed():
-    """A test bed of 3 hosts (scripts/cluster-start) for the session, or a
-    skip that says why this machine cannot make one."""
+def started_test_bed(hosts, delay=None):
+    """A test bed of `hosts` hosts (scripts/cluster-start; links `delay`
+    long) for a fixture to yield, stopped afterwards; or a skip that says why
+    this machine cannot make one."""
     from testbed import TestBed
-    bed, why = TestBed.start(hosts=3)
+    bed, why = TestBed.start(hosts=hosts, delay=delay)
     if bed is None:
         pytest.skip(why)
     yield bed
     bed.stop()
 
 
-@pytest.fixture(scope="session")
-def network_bench(testbed, tmp_path_factory):
-    """`miniapp bench --network-only` between two hosts of the test bed
+def network_bench_on(bed, directory):
+    """`miniapp bench --network-only` between two hosts of a test bed
     (seconds): the completed process and its JSON."""
-    directory = tmp_path_factory.mktemp("network")
-    result = subprocess.run([str(MINIAPP), "bench", "--network-only", "--hostfile", str(testbed.directory / "hostfile"),
+    result = subprocess.run([str(MINIAPP), "bench", "--network-only", "--hostfile", str(bed.directory / "hostfile"),
                              "--json", str(directory / "network.json"), "--h5", str(directory / "network.h5")],
-                            capture_output=True, text=True, timeout=300, cwd=directory, env=testbed.env)
+                            capture_output=True, text=True, timeout=300, cwd=directory, env=bed.env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result, directory / "network.json"
 
 
+def runner_on_hosts(bed, tmp_path):
+    """run(input, hosts=2, np=..., threads=1, args=[], tcp_only=True) -> Run: mpirun over the first `hosts`
+    hosts of a test bed (or the named ones), ranks dealt out host by host, TCP only between ranks."""
+    return make_runner(tmp_path, lambda binary, np, extra, hosts=2, tcp_only=True:
+                       bed.launch_command(binary, hosts, np, tmp_path, tcp_only=tcp_only, launch_args=extra),
+                       environment=bed.env)
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    """A test bed of 3 hosts for the session."""
+    yield from started_test_bed(3)
+
+
+@pytest.fixture(scope="session")
+def network_bench(testbed, tmp_path_factory):
+    return network_bench_on(testbed, tmp_path_factory.mktemp("network"))
+
+
 @pytest.fixture
 def run_on_hosts(testbed, tmp_path):
-    """run_on_hosts(input, hosts=2, np=..., threads=1, args=[], tcp_only=True) -> Run: mpirun over the first
-    `hosts` hosts of the test bed (or the named ones), ranks dealt out host by host, TCP only between ranks."""
-    return make_runner(tmp_path, lambda binary, np, extra, hosts=2, tcp_only=True:
-                       testbed.launch_command(binary, hosts, np, tmp_path, tcp_only=tcp_only, launch_args=extra),
-                       environment=testbed.env)
+    return runner_on_hosts(testbed, tmp_path)
 
 
 def exact_sine(f):

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import MINIAPP, REPO, heat_input, make_runner
+from conftest import REPO, heat_input, network_bench_on, runner_on_hosts, started_test_bed
 from test_cluster import assert_spread
 from test_heat_verification import assert_bitwise_identical, assert_matches_exact
 
@@ -20,24 +20,12 @@ DELAY_US = 200
 
 @pytest.fixture(scope="module")
 def delayed_bed():
-    from testbed import TestBed
-    bed, why = TestBed.start(hosts=2, delay=f"{DELAY_US}us")
-    if bed is None:
-        pytest.skip(why)
-    yield bed
-    bed.stop()
+    yield from started_test_bed(2, delay=f"{DELAY_US}us")
 
 
 @pytest.fixture(scope="module")
 def delayed_network_bench(delayed_bed, tmp_path_factory):
-    """`miniapp bench --network-only` over the delayed links: the completed process and its JSON."""
-    directory = tmp_path_factory.mktemp("delayed-network")
-    result = subprocess.run([str(MINIAPP), "bench", "--network-only", "--hostfile",
-                             str(delayed_bed.directory / "hostfile"), "--json", str(directory / "network.json"),
-                             "--h5", str(directory / "network.h5")],
-                            capture_output=True, text=True, timeout=300, cwd=directory, env=delayed_bed.env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result, directory / "network.json"
+    return network_bench_on(delayed_bed, tmp_path_factory.mktemp("delayed-network"))
 
 
 def test_the_bench_measures_the_latency_the_links_add(delayed_network_bench):
@@ -77,9 +65,7 @@ def test_the_model_predicts_a_run_that_the_latency_dominates(delayed_bed, delaye
 
 
 def test_runs_over_the_delayed_links_give_the_bits_of_one_host(delayed_bed, run_miniapp, tmp_path):
-    run_on_delayed = make_runner(tmp_path, lambda binary, np, extra: delayed_bed.launch_command(binary, 2, np, tmp_path,
-                                                                                               launch_args=extra),
-                                 environment=delayed_bed.env)
+    run_on_delayed = runner_on_hosts(delayed_bed, tmp_path)
     runs = [run_miniapp(heat_input(), np=4, name="one_host")]
     for np_, threads in [(2, 1), (4, 1), (2, 2)]:
         run = run_on_delayed(heat_input(), np=np_, threads=threads, name=f"delayed_{np_}x{threads}")
