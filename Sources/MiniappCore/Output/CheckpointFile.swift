@@ -116,7 +116,7 @@ final class CheckpointFile: StagedFile {
             let file = try CheckpointFile(path: path, role: "checkpoint", communicator: communicator,
                                           nx: checkpoint.nx, ny: checkpoint.ny, groups: ["state", "snapshots"] + groups.sorted())
             // A failure here may hit one rank only, inside collective calls: the
-            // caller ends the job (Miniapp.abort), which removes the unfinished file.
+            // caller ends the job (JobAbort.abort), which removes the unfinished file.
             for ((name, field), checksum) in zip(fields, checksums) {
                 let dataset = try file.writeStaticField("state/\(name)", field, block: block, chunked: false)
                 try dataset.setAttribute("sum", checksum.sum)

@@ -64,7 +64,7 @@ struct HeatRun {
                                                         times: restored.snapshotTimes, scratch: [simulation.scratchField],
                                                         block: model.block)
             } catch {
-                Miniapp.abort(error)
+                JobAbort.abort(error)
             }
             if let warning { console.warning(warning) }
         }
@@ -102,7 +102,7 @@ struct HeatRun {
                 reporter.report(step: step, elapsed: elapsed, diagnostics: simulation.diagnostics)
             }
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
 
         var phases = simulation.timer
@@ -121,7 +121,7 @@ struct HeatRun {
             sidecar = try output.finish(xdmf: xdmf)
             phases["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         let lastCheckpoint = simulation.lastCheckpoint ?? (restart?.path == checkpointPath ? restart?.step : nil)
         let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [

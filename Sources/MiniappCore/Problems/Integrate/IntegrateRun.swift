@@ -89,7 +89,7 @@ struct IntegrateRun {
                              + "reduction \(Format.duration(median(reduction))) (medians over \(c.repeats))")
             }
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         timer.stop()
         timer["total"] = wallSeconds() - began
@@ -112,7 +112,7 @@ struct IntegrateRun {
             try output.finish(xdmf: nil)
             timer["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         console.info("")
         var metrics: [String: Double] = ["loop_seconds": try comm.allreduce(timer["total"], op: .max)]

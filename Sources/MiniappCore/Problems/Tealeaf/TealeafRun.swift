@@ -55,7 +55,7 @@ struct TealeafRun {
                 console.warning(warning)
             }
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         setupTimer.stop()
 
@@ -66,7 +66,7 @@ struct TealeafRun {
             ending = try timeLoop(solver: solver, output: output, model: model, communicator: comm, records: &records,
                                   plan: plan, lastCheckpoint: &lastCheckpoint)
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         solver.timer.stop()
         var phases = solver.timer
@@ -92,7 +92,7 @@ struct TealeafRun {
                 snapshotFields: ["u"], staticFields: ["density"]))
             phases["io"] += wallSeconds() - ioStart
         } catch {
-            Miniapp.abort(error)
+            JobAbort.abort(error)
         }
         let totalIterations = records.iterations.suffix(steps).reduce(0, +)
         let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
