@@ -145,7 +145,7 @@ struct HeatRun {
     private func writeResults(_ output: ResultFile, simulation: HeatSimulation, phases: PhaseTimer,
                               setup: GridSetup, model: HeatModel, ending: RunEnding,
                               schemeTimes: HeatSimulation.SchemeTimes?, rates: LoopRates) throws {
-        let c = configuration, comm = setup.communicator
+        let c = configuration
         let d = simulation.diagnostics
         try output.appendSeries("diagnostics/step", values: d.step, at: 0)
         for (name, values) in d.doubleSeries { try output.appendSeries("diagnostics/\(name)", values: values, at: 0) }
