@@ -213,6 +213,19 @@ def layout_series(points):
     return series
 
 
+def time_axes(axis, kind, base, cores):
+    """Time per step against cores, log-log, with the ideal from the base
+    run: falling as 1/cores (strong), flat (weak)."""
+    if kind == "strong":
+        axis.plot(cores, [base["time_per_step"] * base["cores"] / c for c in cores], "k--", label="ideal")
+    else:
+        axis.axhline(base["time_per_step"], color="k", linestyle="--", label="ideal")
+    axis.set_xscale("log", base=2)
+    axis.set_yscale("log")
+    axis.set_xlabel("cores (ranks x threads)")
+    axis.set_ylabel("time per step [s]")
+
+
 def story_plot(kind, table, runs, out_dir, peers=(), machine=None):
     """scaling.png: the study in one figure. Time per step and parallel
     efficiency against cores, each against ideal (and the model, and peer
@@ -246,15 +259,8 @@ def story_plot(kind, table, runs, out_dir, peers=(), machine=None):
             if one is not None and kind == "strong":
                 right.plot(c, [one / p["time"] / (k / base["cores"]) for p, k in zip(line, c)], style, color=gray,
                            markerfacecolor="none", label=f"{name}, {label}")
-    if kind == "strong":
-        left.plot(cores, [base["time_per_step"] * base["cores"] / c for c in cores], "k--", label="ideal")
-    else:
-        left.axhline(base["time_per_step"], color="k", linestyle="--", label="ideal")
-    left.set_xscale("log", base=2)
-    left.set_yscale("log")
+    time_axes(left, kind, base, cores)
     left.set_xticks(cores, [str(c) for c in cores])
-    left.set_xlabel("cores (ranks x threads)")
-    left.set_ylabel("time per step [s]")
     left.set_title("time per step (lower is better)")
     left.legend(fontsize=7)
     right.axhline(1.0, color="k", linestyle="--", label="ideal")
@@ -345,14 +351,7 @@ def plot(kind, table, runs, out_dir, peers=(), machine=None):
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for key, rows_ in sorted(series.items()):
         ax.plot([r["cores"] for r in rows_], [r["time_per_step"] for r in rows_], "o-", label=series_label(key))
-    if kind == "strong":
-        ax.plot(ideal_cores, [base["time_per_step"] * base["cores"] / c for c in ideal_cores], "k--", label="ideal")
-    else:
-        ax.axhline(base["time_per_step"], color="k", linestyle="--", label="ideal")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("cores (ranks x threads)")
-    ax.set_ylabel("time per step [s]")
+    time_axes(ax, kind, base, ideal_cores)
     ax.set_title(f"{kind} scaling: time per step")
     ax.legend(fontsize=8)
     fig.tight_layout()
