@@ -131,46 +131,17 @@ extension ExactSum {
     }
 }
 
-/// The largest magnitude of the values it sees and the smallest non-zero
-/// one, as bit patterns of non-negative doubles (integer order is numeric
-/// order; NaN counts as larger than infinity): 0 and Int64.max while it has
-/// seen only zeros. Explicit lanes with selects: Swift's generic pointwise
-/// min and max, and plain loops with `max`, stay scalar.
-struct MagnitudeRange {
-    private static let magnitude = SIMD4<Int64>(repeating: .max)
-    private var large = SIMD4<Int64>(), small = MagnitudeRange.magnitude
-    private var largeTail: Int64 = 0, smallTail = Int64.max
-
-    @inline(__always)
-    mutating func see(_ v: SIMD4<Double>) {
-        let a = unsafeBitCast(v, to: SIMD4<Int64>.self) & Self.magnitude
-        large.replace(with: a, where: a .> large)
-        let b = a.replacing(with: Self.magnitude, where: a .== SIMD4<Int64>())
-        small.replace(with: b, where: b .< small)
-    }
-
-    @inline(__always)
-    mutating func see(_ x: Double) {
-        let a = Int64(bitPattern: x.bitPattern) & .max
-        largeTail = max(largeTail, a)
-        if a != 0 { smallTail = min(smallTail, a) }
-    }
-
-    var largest: UInt64 { UInt64(max(large.max(), largeTail)) }
-    var smallestNonZero: UInt64 { UInt64(min(small.min(), smallTail)) }
-}
-
-/// The largest |x| of a block and the smallest non-zero one (see `MagnitudeRange`).
+/// The largest |x| of a block and the smallest non-zero one (see `LaneMagnitudes`).
 @inline(__always)
 func magnitudeRange(_ x: UnsafePointer<Double>, _ n: Int) -> (largest: UInt64, smallestNonZero: UInt64) {
-    var range = MagnitudeRange()
+    var range = LaneMagnitudes()
     var k = 0
     while k + 4 <= n {
         range.see(UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self))
         k += 4
     }
     while k < n { range.see(x[k]); k += 1 }
-    return (range.largest, range.smallestNonZero)
+    return (range.largestBits, range.smallestNonZeroBits)
 }
 
 /// One splitting level whose remainders add up exactly (see `addBlock`):
@@ -268,7 +239,7 @@ extension ExactSum {
             while start < count {
                 let n = min(Self.blockSize, count - start)
                 let x = x + start, y = y + start
-                var range = MagnitudeRange()
+                var range = LaneMagnitudes()
                 var k = 0
                 while k + 4 <= n {
                     let p = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self)
@@ -278,8 +249,8 @@ extension ExactSum {
                     k += 4
                 }
                 while k < n { products[k] = x[k] * y[k]; range.see(products[k]); k += 1 }
-                add(block: products, count: n, largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
-                predictSplit(largestBits: range.largest, smallestNonZeroBits: range.smallestNonZero)
+                add(block: products, count: n, largestBits: range.largestBits, smallestNonZeroBits: range.smallestNonZeroBits)
+                predictSplit(largestBits: range.largestBits, smallestNonZeroBits: range.smallestNonZeroBits)
                 start += n
             }
         }

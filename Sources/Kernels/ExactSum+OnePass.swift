@@ -185,12 +185,14 @@ struct OnePassSplit {
     let largestBits: UInt64, smallestNonZeroBits: UInt64
 }
 
-/// The magnitudes of the terms of a one-pass split, as `MagnitudeRange`'s,
-/// tracked on their bit patterns with unsigned vector max and min (integer
-/// units, which leave the floating-point adders to the split): the largest
-/// |x|, and the smallest non-zero one as the bit pattern of |x| less one,
-/// where a zero wraps round to the largest. A NaN term counts as large; it
-/// makes the split's sums NaN as well.
+/// The largest magnitude of the values it sees and the smallest non-zero
+/// one, as bit patterns of non-negative doubles (integer order is numeric
+/// order; NaN counts as larger than infinity): 0 and Int64.max while it has
+/// seen only zeros. Tracked with unsigned vector max and min (integer units,
+/// which leave the floating-point adders to a split), the smallest as the
+/// bit pattern of |x| less one, where a zero wraps round to the largest.
+/// Explicit lanes with selects: Swift's generic pointwise min and max, and
+/// plain loops with `max`, stay scalar.
 struct LaneMagnitudes {
     private var large = SIMD4<UInt64>(), small = SIMD4<UInt64>(repeating: .max)
 
@@ -200,6 +202,10 @@ struct LaneMagnitudes {
         large.replace(with: magnitude, where: magnitude .> large)
         seeSmallest(magnitude)
     }
+
+    /// One value, in lanes of its own (zeros in the others change nothing).
+    @inline(__always)
+    mutating func see(_ x: Double) { see(SIMD4(x, 0, 0, 0)) }
 
     /// Tracks only the smallest non-zero magnitude, given as bit patterns.
     @inline(__always)

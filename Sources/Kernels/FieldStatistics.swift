@@ -275,12 +275,12 @@ private func accumulateMeasured(_ stats: inout FieldStatistics, _ values: Unsafe
 }
 
 /// A block's minimum and maximum, and the bit patterns of its largest
-/// magnitude and its smallest non-zero one (see `MagnitudeRange`).
+/// magnitude and its smallest non-zero one (see `LaneMagnitudes`).
 @inline(__always)
 func valueRange(_ x: UnsafePointer<Double>, _ n: Int)
     -> (minimum: Double, maximum: Double, largestMagnitudeBits: UInt64, smallestNonZeroBits: UInt64) {
     var lo = SIMD4<Double>(repeating: .infinity), hi = SIMD4<Double>(repeating: -.infinity)
-    var range = MagnitudeRange()
+    var range = LaneMagnitudes()
     var k = 0
     while k + 4 <= n {
         let v = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self)
@@ -297,17 +297,17 @@ func valueRange(_ x: UnsafePointer<Double>, _ n: Int)
         range.see(v)
         k += 1
     }
-    return (minimum, maximum, range.largest, range.smallestNonZero)
+    return (minimum, maximum, range.largestBits, range.smallestNonZeroBits)
 }
 
 /// d = u - scale * px (as the reference is evaluated), d * d stored in
 /// `squares`; returns the bit patterns of the largest |d| and the smallest
-/// non-zero one (see `MagnitudeRange`).
+/// non-zero one (see `LaneMagnitudes`).
 @inline(__always)
 func squaredDifferences(_ u: UnsafePointer<Double>, _ px: UnsafePointer<Double>, scale: Double, count n: Int,
                         into squares: UnsafeMutablePointer<Double>) -> (largest: UInt64, smallestNonZero: UInt64) {
     let s = SIMD4<Double>(repeating: scale)
-    var range = MagnitudeRange()
+    var range = LaneMagnitudes()
     var k = 0
     while k + 4 <= n {
         let d = UnsafeRawPointer(u + k).loadUnaligned(as: SIMD4<Double>.self)
@@ -322,5 +322,5 @@ func squaredDifferences(_ u: UnsafePointer<Double>, _ px: UnsafePointer<Double>,
         range.see(d)
         k += 1
     }
-    return (range.largest, range.smallestNonZero)
+    return (range.largestBits, range.smallestNonZeroBits)
 }
