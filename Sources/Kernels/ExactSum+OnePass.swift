@@ -4,13 +4,14 @@
 /// The short way needs the block's magnitudes before it splits: a pass that
 /// finds them, then one that splits. Magnitudes change slowly along the
 /// arrays we sum (fields, residuals), so the one-pass way splits a chunk of
-/// up to 2^11 terms against a sigma predicted from the block before, in the
+/// up to 2^11 terms against a sigma predicted from the chunk before, in the
 /// pass that also finds the chunk's own magnitudes; those tell afterwards
 /// whether the split was exact. Where it was not (magnitudes above the
-/// prediction, or spread wider than the chunk's length allows; NaN or
-/// infinity), nothing is added and the caller adds the chunk the measured
-/// way. Chunks grow while they succeed and shrink where they fail, down to
-/// one block. Kernels that make their terms as they go (diagnostics) feed
+/// prediction, or spread wider than the split allows), nothing is added and
+/// the chunk is split again, now against its own magnitudes (from cache).
+/// Only NaN, infinity and spans beyond what three bands take go the measured
+/// way. Chunks grow while predictions hold and shrink where they fail, down
+/// to one block. Kernels that make their terms as they go (diagnostics) feed
 /// `OnePassLanes` themselves and hand the result to `ExactSum.add(_:)`.
 ///
 /// The split differs from the short way's in one point: sigma = 1.5 * 2^p,
@@ -21,19 +22,57 @@
 /// p is only 2 binades above the largest term. The remainders r = x - q
 /// (|r| <= 2^(p-53), multiples of the last bit of their term) of n <= 2^m
 /// terms still add up exactly in floating point while that bit is at least
-/// 2^(p-106+m) (with one binade to spare: 2^(p-105+m)).
+/// 2^(p-106+m) (with one binade to spare: 2^(p-105+m)): a span of about
+/// 50 - m binades. Residuals of solvers span more (a front that decays over
+/// a hundred binades): there the remainders are split again, against
+/// sigma / 2^50 and sigma / 2^100 (three bands, 150 - m binades), in the
+/// same pass.
 extension ExactSum {
     /// The terms of the one-pass way at most: 2^11.
     static let largestChunkLog2 = 11
 
-    /// Adds the next chunk of an array's terms in one pass where that is
-    /// exact; returns false, adding nothing, where not. `terms(k)` gives
-    /// terms k..<k+4, `term(k)` term k. Two sets of lanes, so that the
-    /// additions overlap.
+    /// Adds the next chunk of an array's terms in one pass where the
+    /// prediction holds, in two where it does not; returns false, adding
+    /// nothing, where neither is exact (NaN, infinity, a span too wide).
+    /// `terms(k)` gives terms k..<k+4, `term(k)` term k.
     @inline(__always)
     mutating func addInOnePass(count n: Int, terms: (Int) -> SIMD4<Double>, term: (Int) -> Double) -> Bool {
-        guard var lanes = onePassLanes(count: n) else { return false }
-        var other = lanes
+        if predictedLargestBiased == 0 { return false }
+        let m = Self.termsLog2(n)
+        let seen: LaneMagnitudes
+        if let lanes = onePassLanes(count: n) {
+            let (split, magnitudes) = Self.onePass(lanes, count: n, terms: terms, term: term)
+            if isExact(split) { addExact(split); return true }
+            seen = magnitudes
+        } else if predictedLargestBiased - predictedSmallestBiased <= 150 - m,
+                  let lanes = OnePassLanes<ThreeBands>(largestBiased: predictedLargestBiased, termsLog2: m) {
+            let (split, magnitudes) = Self.onePass(lanes, count: n, terms: terms, term: term)
+            if isExact(split) { addExact(split); return true }
+            seen = magnitudes
+        } else {
+            return false
+        }
+        // Split again against the chunk's own magnitudes, now known.
+        missedOnePass()
+        let largest = seen.largestBits, smallest = seen.smallestNonZeroBits
+        let biasedLargest = Int(largest >> 52), biasedSmallest = max(Int(smallest >> 52), 1)
+        guard largest != 0, biasedLargest < 0x7E0 else { return false }
+        if biasedLargest - biasedSmallest <= 50 - m, let lanes = OnePassLanes<OneBand>(largestBiased: biasedLargest, termsLog2: m) {
+            return add(Self.onePass(lanes, count: n, terms: terms, term: term).0)
+        }
+        if biasedLargest - biasedSmallest <= 150 - m, let lanes = OnePassLanes<ThreeBands>(largestBiased: biasedLargest, termsLog2: m) {
+            return add(Self.onePass(lanes, count: n, terms: terms, term: term).0)
+        }
+        return false
+    }
+
+    /// One pass over a chunk: its split against `lanes`, and its magnitudes.
+    /// Two sets of lanes, so that the additions overlap. Transparent: inlined
+    /// before specialisation, so that the closures inline into the loop.
+    @_transparent
+    static func onePass<Bands: BandCount>(_ lanes: OnePassLanes<Bands>, count n: Int, terms: (Int) -> SIMD4<Double>,
+                                        term: (Int) -> Double) -> (OnePassSplit<Bands>, LaneMagnitudes) {
+        var lanes = lanes, other = lanes
         var magnitudes = LaneMagnitudes(), otherMagnitudes = LaneMagnitudes()
         var k = 0
         while k + 8 <= n {
@@ -58,21 +97,26 @@ extension ExactSum {
         }
         lanes.merge(other)
         magnitudes.merge(otherMagnitudes)
-        return add(lanes.split(magnitudes))
+        return (lanes.split(magnitudes), magnitudes)
     }
 
-    /// Empty lanes for the next `count` terms (at most 2^`chunkLog2`), or nil without a prediction.
+    /// m with n <= 2^m, at least a block's.
     @inline(__always)
-    func onePassLanes(count n: Int) -> OnePassLanes? {
-        if predictedLargestBiased == 0 { return nil }
-        let m = max(Self.blockLog2, Int.bitWidth - (n - 1).leadingZeroBitCount)
-        return OnePassLanes(exponent: predictedLargestBiased - 1020, termsLog2: m)
+    static func termsLog2(_ n: Int) -> Int { max(Self.blockLog2, Int.bitWidth - (n - 1).leadingZeroBitCount) }
+
+    /// Empty one-band lanes for the next `count` terms (at most 2^`chunkLog2`),
+    /// or nil where the prediction is missing or spans wider than one band takes.
+    @inline(__always)
+    func onePassLanes(count n: Int) -> OnePassLanes<OneBand>? {
+        let m = Self.termsLog2(n)
+        guard predictedLargestBiased != 0, predictedLargestBiased - predictedSmallestBiased <= 50 - m else { return nil }
+        return OnePassLanes(largestBiased: predictedLargestBiased, termsLog2: m)
     }
 
     /// Adds a one-pass split where it is exact and returns true; otherwise
     /// adds nothing and returns false (the caller adds the terms the measured way).
     @inline(__always)
-    mutating func add(_ split: OnePassSplit) -> Bool {
+    mutating func add<Bands: BandCount>(_ split: OnePassSplit<Bands>) -> Bool {
         guard isExact(split) else {
             missedOnePass()
             return false
@@ -83,23 +127,36 @@ extension ExactSum {
 
     /// Whether a one-pass split is exact: its terms were finite and within the prediction.
     @inline(__always)
-    func isExact(_ split: OnePassSplit) -> Bool {
+    func isExact<Bands: BandCount>(_ split: OnePassSplit<Bands>) -> Bool {
         if split.largestBits == 0 { return split.low == 0 }   // every term is zero (NaN would make low NaN)
         let biasedLargest = Int(split.largestBits >> 52), biasedSmallest = max(Int(split.smallestNonZeroBits >> 52), 1)
-        return split.low.isFinite && biasedLargest <= predictedLargestBiased
-            && split.exponent <= biasedSmallest - 970 - split.termsLog2
+        return split.low.isFinite && biasedLargest <= split.largestBiased
+            && split.lowestExponent <= biasedSmallest - 970 - split.termsLog2
     }
 
     /// Adds an exact one-pass split (`isExact`); the next chunk may be larger.
     @inline(__always)
-    mutating func addExact(_ split: OnePassSplit) {
-        if split.largestBits != 0 {
-            add(split.high.0)
-            add(split.high.1)
-            add(split.low)
-        }
+    mutating func addExact<Bands: BandCount>(_ split: OnePassSplit<Bands>) {
+        addSums(split)
         predictSplit(largestBits: split.largestBits, smallestNonZeroBits: split.smallestNonZeroBits)
         chunkLog2 = min(chunkLog2 + 1, Self.largestChunkLog2)
+    }
+
+    /// Adds the sums of an exact one-pass split.
+    @inline(__always)
+    private mutating func addSums<Bands: BandCount>(_ split: OnePassSplit<Bands>) {
+        guard split.largestBits != 0 else { return }
+        add(split.highs.0.0)
+        add(split.highs.0.1)
+        if Bands.count > 1 {
+            add(split.highs.1.0)
+            add(split.highs.1.1)
+        }
+        if Bands.count > 2 {
+            add(split.highs.2.0)
+            add(split.highs.2.1)
+        }
+        add(split.low)
     }
 
     /// After a one-pass split that was not exact: measure the next block, and take smaller chunks.
@@ -109,79 +166,118 @@ extension ExactSum {
         chunkLog2 = max(chunkLog2 - 1, Self.blockLog2)
     }
 
-    /// The bound on the next chunk's magnitudes: one binade of room above
-    /// this block's largest, where this block's range leaves room for a
-    /// block (otherwise the next block is measured). After zeros only, the
-    /// bound of the subnormals: the next chunk of zeros takes the one-pass
-    /// way, and anything else misses.
+    /// The bounds on the next chunk's magnitudes: one binade of room above
+    /// this block's largest, and its smallest (the number of bands follows).
+    /// After zeros only, the bound of the subnormals: the next chunk of
+    /// zeros takes the one-pass way, and anything else misses. Nothing
+    /// (measure first) after NaN, infinity or magnitudes near overflow.
     @inline(__always)
     mutating func predictSplit(largestBits: UInt64, smallestNonZeroBits: UInt64) {
         let biasedLargest = Int(largestBits >> 52), biasedSmallest = max(Int(smallestNonZeroBits >> 52), 1)
-        let fits = biasedLargest < 0x7E0 && biasedLargest + 1 - biasedSmallest <= 50 - Self.blockLog2
-        predictedLargestBiased = fits ? biasedLargest + 1 : 0
+        predictedLargestBiased = biasedLargest < 0x7E0 ? biasedLargest + 1 : 0
+        predictedSmallestBiased = biasedSmallest
     }
 }
 
-/// Vector lanes of a one-pass split, sigma = 1.5 * 2^exponent, for at most
-/// 2^termsLog2 terms: the sum of the bit patterns of t = sigma + x (wrapping
-/// round; less those of sigma, the q's in units of 2^(exponent-52)), and the
-/// sum of r = x - (t - sigma).
-struct OnePassLanes {
-    let exponent: Int, termsLog2: Int
-    private let sigma: SIMD4<Double>
-    private var high = SIMD4<UInt64>(), low = SIMD4<Double>()
+/// Vector lanes of a one-pass split in `Bands.count` bands for at most
+/// 2^termsLog2 terms. Band b splits what the bands above left against
+/// sigma_b = 1.5 * 2^(p - 50 b): the sum of the bit patterns of
+/// t = sigma_b + x (wrapping round; less those of sigma_b, the q's in units
+/// of 2^(p - 50 b - 52)), and x - (t - sigma_b) goes on to the next band;
+/// the last band's remainders are summed in floating point.
+struct OnePassLanes<Bands: BandCount> {
+    /// The biased exponent bound of the terms (|x| < 2^(largestBiased - 1022)).
+    let largestBiased: Int
+    let termsLog2: Int
+    private let sigmas: (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>)
+    private var highs = (SIMD4<UInt64>(), SIMD4<UInt64>(), SIMD4<UInt64>())
+    private var low = SIMD4<Double>()
     private var vectors = 0
 
+    /// p = largestBiased - 1020; nil where the lowest sigma would not be a normal double.
     @inline(__always)
-    init(exponent: Int, termsLog2: Int) {
-        self.exponent = exponent
+    init?(largestBiased: Int, termsLog2: Int) {
+        let top = largestBiased - 1020
+        guard top - 50 * (Bands.count - 1) >= -1022 else { return nil }
+        self.largestBiased = largestBiased
         self.termsLog2 = termsLog2
-        sigma = SIMD4(repeating: Double(bitPattern: UInt64(exponent + 1023) << 52 | 1 << 51))
+        func sigma(_ b: Int) -> SIMD4<Double> {
+            SIMD4(repeating: Double(bitPattern: UInt64(max(top - 50 * b + 1023, 1)) << 52 | 1 << 51))
+        }
+        sigmas = (sigma(0), sigma(1), sigma(2))
     }
+
+    /// The exponent p of the top band's sigma.
+    var exponent: Int { largestBiased - 1020 }
 
     @inline(__always)
     mutating func add(_ x: SIMD4<Double>) {
+        var rest = x
+        split(&rest, sigmas.0, &highs.0)
+        if Bands.count > 1 { split(&rest, sigmas.1, &highs.1) }
+        if Bands.count > 2 { split(&rest, sigmas.2, &highs.2) }
+        low += rest
+        vectors &+= 1
+    }
+
+    /// One band: adds the bits of t = sigma + x to `high`, and leaves x - (t - sigma) in x.
+    @inline(__always)
+    private func split(_ x: inout SIMD4<Double>, _ sigma: SIMD4<Double>, _ high: inout SIMD4<UInt64>) {
         let t = sigma + x
         high &+= unsafeBitCast(t, to: SIMD4<UInt64>.self)
-        low += x - (t - sigma)
-        vectors &+= 1
+        x = x - (t - sigma)
     }
 
     /// Adds other lanes of the same split (exact where the split is).
     @inline(__always)
     mutating func merge(_ other: OnePassLanes) {
-        high &+= other.high
+        highs.0 &+= other.highs.0
+        highs.1 &+= other.highs.1
+        highs.2 &+= other.highs.2
         low += other.low
         vectors &+= other.vectors
     }
 
-    /// The sum of the q's, as two doubles (exact: 26 and at most 37 significant bits).
+    /// The sum of band b's q's, as two doubles (exact: 26 and at most 37 significant bits).
     @inline(__always)
-    private var highSums: (Double, Double) {
+    private func highSum(_ high: SIMD4<UInt64>, _ sigma: SIMD4<Double>, band b: Int) -> (Double, Double) {
         let units = Int64(bitPattern: high.wrappedSum() &- UInt64(4 * vectors) &* sigma[0].bitPattern)
         let lowPart = units & ((1 << 26) - 1)
-        let unit = exponent > -970 ? Double(bitPattern: UInt64(exponent - 52 + 1023) << 52)
-            : Double(sign: .plus, exponent: exponent - 52, significand: 1)   // subnormal
+        let e = exponent - 50 * b
+        let unit = e > -970 ? Double(bitPattern: UInt64(e - 52 + 1023) << 52)
+            : Double(sign: .plus, exponent: e - 52, significand: 1)   // subnormal
         return (Double(units - lowPart) * unit, Double(lowPart) * unit)
     }
 
     /// The split, with the magnitudes of its terms.
     @inline(__always)
-    func split(_ magnitudes: LaneMagnitudes) -> OnePassSplit {
+    func split(_ magnitudes: LaneMagnitudes) -> OnePassSplit<Bands> {
         split(largestBits: magnitudes.largestBits, smallestNonZeroBits: magnitudes.smallestNonZeroBits)
     }
 
     @inline(__always)
-    func split(largestBits: UInt64, smallestNonZeroBits: UInt64) -> OnePassSplit {
-        OnePassSplit(high: highSums, low: low.sum(), exponent: exponent, termsLog2: termsLog2,
-                     largestBits: largestBits, smallestNonZeroBits: smallestNonZeroBits)
+    func split(largestBits: UInt64, smallestNonZeroBits: UInt64) -> OnePassSplit<Bands> {
+        let unused = (0.0, 0.0)
+        return OnePassSplit(highs: (highSum(highs.0, sigmas.0, band: 0),
+                                    Bands.count > 1 ? highSum(highs.1, sigmas.1, band: 1) : unused,
+                                    Bands.count > 2 ? highSum(highs.2, sigmas.2, band: 2) : unused),
+                            low: low.sum(), largestBiased: largestBiased, lowestExponent: exponent - 50 * (Bands.count - 1),
+                            termsLog2: termsLog2, largestBits: largestBits, smallestNonZeroBits: smallestNonZeroBits)
     }
 }
 
-/// A finished one-pass split: the sum of its q's (two doubles) and of its r's, and the magnitudes of its terms.
-struct OnePassSplit {
-    let high: (Double, Double), low: Double
-    let exponent: Int, termsLog2: Int
+/// How many bands a one-pass split has, as a type (a specialisation each).
+protocol BandCount { static var count: Int { get } }
+enum OneBand: BandCount { static var count: Int { 1 } }
+enum ThreeBands: BandCount { static var count: Int { 3 } }
+
+/// A finished one-pass split: the sum of each band's q's (two doubles) and
+/// of the last band's r's, and the magnitudes of its terms.
+struct OnePassSplit<Bands: BandCount> {
+    /// Bands beyond `Bands.count` are zero.
+    let highs: ((Double, Double), (Double, Double), (Double, Double))
+    let low: Double
+    let largestBiased: Int, lowestExponent: Int, termsLog2: Int
     let largestBits: UInt64, smallestNonZeroBits: UInt64
 }
 

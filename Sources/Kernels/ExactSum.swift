@@ -21,6 +21,8 @@ public struct ExactSum: BitwiseCopyable, Sendable {
     /// A bound on the biased exponents of the next terms of an array, from
     /// the last block's, for the one-pass way (`ExactSum+Blocks`); 0: measure first.
     var predictedLargestBiased: Int
+    /// The last block's smallest non-zero biased exponent: with the bound above, how many bands a split takes.
+    var predictedSmallestBiased: Int
     /// The size of its next chunk (`ExactSum+Blocks`).
     var chunkLog2: Int
 
@@ -28,6 +30,7 @@ public struct ExactSum: BitwiseCopyable, Sendable {
         words = InlineArray(repeating: 0)
         pendingAdds = 0
         predictedLargestBiased = 0
+        predictedSmallestBiased = 0
         chunkLog2 = Self.blockLog2
     }
 

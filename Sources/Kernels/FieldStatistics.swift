@@ -123,12 +123,12 @@ private enum TwoReferences: ReferenceCount { static var value: Int { 2 } }
 private struct ErrorLanes {
     let scale: SIMD4<Double>
     let profileX: UnsafePointer<Double>
-    var squares: OnePassLanes
+    var squares: OnePassLanes<OneBand>
     var worst = SIMD4<UInt64>()
     var magnitudes = LaneMagnitudes()
 
     @inline(__always)
-    init(_ reference: RowReference, from first: Int, lanes: OnePassLanes) {
+    init(_ reference: RowReference, from first: Int, lanes: OnePassLanes<OneBand>) {
         scale = SIMD4(repeating: reference.scale)
         profileX = reference.profileX + first
         squares = lanes
@@ -151,7 +151,7 @@ private struct ErrorLanes {
 
     /// The largest |d|, and the split: the largest square is the largest |d| squared (squaring is monotonic).
     @inline(__always)
-    var result: (worst: Double, split: OnePassSplit) {
+    var result: (worst: Double, split: OnePassSplit<OneBand>) {
         let largest = Double(bitPattern: max(worst[0], worst[1], worst[2], worst[3]))
         return (largest, squares.split(largestBits: (largest * largest).bitPattern,
                                        smallestNonZeroBits: magnitudes.smallestNonZeroBits))

@@ -165,7 +165,7 @@ func sum(_ values: [Double]) -> Double {
         for top in [0, -500, 900] {
             let first = (0..<256).map { _ in value(top - Int.random(in: 0...3, using: &rng)) }
             for rise in [-3, 0, 1, 2] {
-                for span in [0, 10, 24, 26, 28, 30, 32, 36] {
+                for span in [0, 10, 24, 26, 28, 30, 32, 36, 40, 60, 90, 120, 138, 142, 160] {
                     for length in [8, 300, 1024, 2047, 2048, 6000] {
                         let rest = (0..<length).map { k in
                             value(k == 0 ? top + rise : k == 1 ? top + rise - span : top + rise - Int.random(in: 0...span, using: &rng))
@@ -219,6 +219,38 @@ func sum(_ values: [Double]) -> Double {
                 return Double(sign: sign, exponent: top + 1, significand: 1 + Double(significand) * 0x1p-52)
             }
             chunk.append(Double(sign: sign, exponent: top + m - 49 - extra, significand: 1 + Double(rng.next() >> 12) * 0x1p-52))
+            chunk.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+            for v in first + chunk { acc.add(-v) }
+            #expect(acc.value == 0, "m \(m), top \(top), extra \(extra), \(sign)")
+        }
+    }
+
+    /// The same for three bands: a chunk that one band cannot take (its
+    /// span is too wide), split again against its own largest term, whose
+    /// other terms leave last-band remainders just under half of that
+    /// band's unit, all of one sign, and one term `extra` binades below the
+    /// lowest the remainders' sum allows at extra = 0 (the measured way
+    /// takes it from extra = 1 on).
+    @Test func threeBandBoundsAreTight() {
+        var rng = SplitMix64(state: 4)
+        let cases = (8...11).flatMap { m in
+            [0, -600, 700].flatMap { top in
+                [0, 1, 2, 3].flatMap { extra in [FloatingPointSign.plus, .minus].map { (m, top, extra, $0) } }
+            }
+        }
+        for (m, top, extra, sign) in cases {
+            let first = [Double](repeating: Double(sign: .plus, exponent: top, significand: 1), count: 256)
+            var acc = ExactSum()
+            first.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
+            acc.chunkLog2 = m
+            // Split against its largest term (top + 1): p = top + 4, the last band's p = top - 96,
+            // whose unit is 8 last bits of terms at top - 99: 3 is just under half of it.
+            var chunk = [Double(sign: sign, exponent: top + 1, significand: 1.5)]
+            chunk += (0..<(1 << m) - 2).map { _ -> Double in
+                let significand = ((UInt64(1) << 49) - 1 - (rng.next() >> 20)) << 3 | 3
+                return Double(sign: sign, exponent: top - 99, significand: 1 + Double(significand) * 0x1p-52)
+            }
+            chunk.append(Double(sign: sign, exponent: top + m - 149 - extra, significand: 1 + Double(rng.next() >> 12) * 0x1p-52))
             chunk.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
             for v in first + chunk { acc.add(-v) }
             #expect(acc.value == 0, "m \(m), top \(top), extra \(extra), \(sign)")
