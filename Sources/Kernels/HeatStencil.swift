@@ -103,17 +103,54 @@ let prefetchAheadWrite = 512
 /// How many rows ahead a narrow strip asks for its rows (`heatStencilSweep`).
 let stripAhead = 8
 
-/// Eight updates at `i` (a cache line of output), lane by lane the same expression.
+/// How far the 5-point update reads: one point each way. A halo of depth m
+/// carries m steps; each step of a block computes this much less of it.
+public let heatStencilReach = 1
+
+/// The update of one point, or of a vector of points lane by lane: the one
+/// place the 5-point formula is written. With fused multiply-adds,
+/// `fma(u, -2, w + e)` rounds `(w + e) - 2u` once, as the plain form does
+/// (`2u` is exact), so both give the same bits; the fused form takes two
+/// multiply-adds in place of three of the seven additions, which lets a
+/// band compute from cache faster than it streams (section "Performance").
+/// Baseline x86-64 has no FMA instruction (it would be a library call per
+/// lane), so it keeps the plain form.
+@inline(__always)
+func heatUpdate<V: HeatValue>(here: V, west: V, east: V, south: V, north: V, rx: V, ry: V) -> V {
+    #if KERNELS_BASELINE
+    let twice = here + here
+    return here + rx * ((west + east) - twice) + ry * ((south + north) - twice)
+    #else
+    let x = (west + east).addingProduct(here, .minusTwo)
+    let y = (south + north).addingProduct(here, .minusTwo)
+    return here + rx * x + ry * y
+    #endif
+}
+
+/// What `heatUpdate` computes with: a double, or a vector of them.
+protocol HeatValue {
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    func addingProduct(_ a: Self, _ b: Self) -> Self
+    static var minusTwo: Self { get }
+}
+
+extension Double: HeatValue {
+    static var minusTwo: Double { -2 }
+}
+
+extension SIMD8: HeatValue where Scalar == Double {
+    static var minusTwo: SIMD8<Double> { SIMD8(repeating: -2) }
+}
+
+/// Eight updates at `i` (a cache line of output).
 @inline(__always)
 func heatStencil8(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
                   at i: Int, rx: SIMD8<Double>, ry: SIMD8<Double>) -> SIMD8<Double> {
-    let here = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD8<Double>.self)
-    let west = UnsafeRawPointer(c + i - 1).loadUnaligned(as: SIMD8<Double>.self)
-    let east = UnsafeRawPointer(c + i + 1).loadUnaligned(as: SIMD8<Double>.self)
-    let south = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Double>.self)
-    let north = UnsafeRawPointer(n + i).loadUnaligned(as: SIMD8<Double>.self)
-    let twice = here + here
-    return here + rx * ((west + east) - twice) + ry * ((south + north) - twice)
+    heatUpdate(here: loadVector(c, i), west: loadVector(c, i - 1), east: loadVector(c, i + 1), south: loadVector(s, i),
+               north: loadVector(n, i),
+               rx: rx, ry: ry)
 }
 
 /// Where a row's loop of 8-wide vectors starts so that its stores, and the
@@ -144,8 +181,7 @@ func finishRow(from i: Int, count: Int, width: Int, vector: (Int) -> Void, scala
 @inline(__always)
 func heatStencil1(center c: UnsafePointer<Double>, south s: UnsafePointer<Double>, north n: UnsafePointer<Double>,
                   at i: Int, rx: Double, ry: Double) -> Double {
-    let here = c[i], twice = here + here
-    return here + rx * ((c[i - 1] + c[i + 1]) - twice) + ry * ((s[i] + n[i]) - twice)
+    heatUpdate(here: c[i], west: c[i - 1], east: c[i + 1], south: s[i], north: n[i], rx: rx, ry: ry)
 }
 
 /// One row of the update; `center[-1]` and `center[count]` are read.
@@ -220,21 +256,6 @@ public typealias BandOutputs = (UnsafeMutablePointer<Double>, UnsafeMutablePoint
 /// width of the vectors is the rate (docs/performance.md, "Kernel measurements").
 typealias BandVector = SIMD8<Double>
 
-/// Updates a vector of points with the subtractions of `2u` fused into the
-/// additions before them: `fma(u, -2, w + e)` rounds `(w + e) - 2u` once, as
-/// the plain form does (`2u` is exact), so the result is bitwise the same, but
-/// two multiply-adds take the place of three of the seven additions. Together
-/// with the loads a band shares, this is what lets a core compute the
-/// update from cache faster than it streams it (section "Performance").
-@inline(__always)
-func heatStencilFused(here: BandVector, west: BandVector, east: BandVector, south: BandVector,
-                      north: BandVector, rx: BandVector, ry: BandVector) -> BandVector {
-    let minusTwo = BandVector(repeating: -2)
-    let x = (west + east).addingProduct(here, minusTwo)
-    let y = (south + north).addingProduct(here, minusTwo)
-    return here + rx * x + ry * y
-}
-
 @inline(__always)
 func loadVector(_ p: UnsafePointer<Double>, _ i: Int) -> BandVector {
     UnsafeRawPointer(p + i).loadUnaligned(as: BandVector.self)
@@ -250,8 +271,8 @@ func storeVector(_ v: BandVector, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
 @inline(__always)
 func bandUpdate(_ row: UnsafePointer<Double>, below: BandVector, here: BandVector, above: BandVector, at i: Int,
                 rx: BandVector, ry: BandVector) -> BandVector {
-    heatStencilFused(here: here, west: loadVector(row, kernels_opaque_index(i - 1)), east: loadVector(row, i + 1),
-                     south: below, north: above, rx: rx, ry: ry)
+    heatUpdate(here: here, west: loadVector(row, kernels_opaque_index(i - 1)), east: loadVector(row, i + 1),
+               south: below, north: above, rx: rx, ry: ry)
 }
 
 /// Rows 0..<n (n = 1...4) of a band: output row k from input rows k, k + 1,

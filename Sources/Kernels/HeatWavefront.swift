@@ -63,7 +63,7 @@ public final class WavefrontBuffers: @unchecked Sendable {
     /// Column 0 at the start of a cache line in every row (fewer vector loads
     /// and stores split across two lines): its offset in the row, and the row length.
     static func rowLayout(nx: Int, halo: Int) -> (offset: Int, width: Int) {
-        let offset = (halo + 1 + 7) / 8 * 8
+        let offset = (halo + heatStencilReach + 7) / 8 * 8
         return (offset, (nx + 2 * offset + 7) / 8 * 8)
     }
 
@@ -85,7 +85,7 @@ public final class WavefrontBuffers: @unchecked Sendable {
     /// level l computes a band while the band of level l - 1 it reads, and the
     /// row on each side, are still there.
     static let bandRows = 4
-    static let ringRows = bandRows + 2
+    static let ringRows = bandRows + 2 * heatStencilReach
 
     /// Writes `value` at ring column `column` of every ring row, if the rows have that column.
     func resetColumn(_ column: Int, to value: Double) {
@@ -141,7 +141,7 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
     let s = g.stride
     /// The extension of level `level` beyond the owned area on open sides.
     func rows(_ level: Int) -> Range<Int> {
-        let extra = m - level
+        let extra = (m - level) * heatStencilReach
         let low = ownedRows.lowerBound - (ownedRows.lowerBound == 0 && !g.open.south ? 0 : extra)
         let high = ownedRows.upperBound + (ownedRows.upperBound == g.ny && !g.open.north ? 0 : extra)
         // Inside the block rows exist for every thread; beyond it only on open sides.
@@ -149,7 +149,7 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
     }
     /// The same for columns: into the neighbouring tiles, and beyond the block on open sides.
     func columns(_ level: Int) -> Range<Int> {
-        let extra = m - level
+        let extra = (m - level) * heatStencilReach
         let low = max(ownedColumns.lowerBound - extra, g.open.west ? -extra : 0)
         let high = min(ownedColumns.upperBound + extra, g.open.east ? g.nx + extra : g.nx)
         return low ..< high
@@ -189,7 +189,7 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
         return PrefetchAhead(origin: UnsafeRawPointer(bitPattern: (firstByte + from * s * 8) & ~63)!,
                              lines: (last - from + 1) * linesPerRow, segmentLines: linesPerRow, segmentBytes: s * 8)
     }
-    for j in Swift.stride(from: firstRow, to: lastRow + m - 1, by: band) {
+    for j in Swift.stride(from: firstRow, to: lastRow + (m - 1) * heatStencilReach, by: band) {
         let ahead = middleLevels > 0 ? rowsAhead(j) : .none
         let linesPerLevel = middleLevels > 0 ? (ahead.lines + middleLevels - 1) / middleLevels : 0
         /// The share of those lines that `level` asks for.
@@ -204,8 +204,8 @@ func heatWavefrontTile(_ g: WavefrontGeometry, from u: UnsafePointer<Double>, to
         }
         for level in 1...m {
             let levelRows = rows(level)
-            let low = max(j - (level - 1), levelRows.lowerBound)
-            let high = min(j - (level - 1) + band, levelRows.upperBound)
+            let low = max(j - (level - 1) * heatStencilReach, levelRows.lowerBound)
+            let high = min(j - (level - 1) * heatStencilReach + band, levelRows.upperBound)
             guard low < high else { continue }
             let c = columns(level)
             func output(_ r: Int) -> UnsafeMutablePointer<Double> {

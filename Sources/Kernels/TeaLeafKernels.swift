@@ -18,6 +18,8 @@ public struct TeaOperator: @unchecked Sendable {
     public let stride: Int
     public let rx: Double
     public let ry: Double
+    /// How far the operator reads: one cell each way.
+    public static let reach = 1
 
     public init(kx: UnsafePointer<Double>, ky: UnsafePointer<Double>, di: UnsafePointer<Double>,
                 stride: Int, rx: Double, ry: Double) {

@@ -111,12 +111,12 @@ public enum MPIBenchmarks {
     /// the bytes while the core computes, once MPI has handed them over.
     static func overlap(_ comm: Communicator, nx: Int, ny: Int, repeats: Int) throws -> JSONNode {
         let topology = try CartesianTopology(parent: comm, dims: [1, 2], periods: [false, false], reorder: false)
-        let u = try Field(nx: nx, ny: ny, halo: 1), v = try Field(nx: nx, ny: ny, halo: 1)
+        let u = try Field(nx: nx, ny: ny, halo: heatStencilReach), v = try Field(nx: nx, ny: ny, halo: heatStencilReach)
         u.allElements.initialize(repeating: 1)
         v.allElements.initialize(repeating: 0)
-        let exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: 1, corners: false)
+        let exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: heatStencilReach, corners: false)
         let pool = ForkJoinPool(threads: 1)
-        let sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: exchange.receivingSides, threads: 1)
+        let sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: exchange.receivingSides, threads: 1, reach: heatStencilReach)
         let seconds = PerThread<Double>(count: 1, initial: 0)
         var timer = PhaseTimer(phases: ["post", "interior", "wait", "boundary"])
         let phases = OverlappedSweep.Phases(post: 0, interior: 1, wait: 2, boundary: 3)

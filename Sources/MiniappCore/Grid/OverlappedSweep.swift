@@ -28,7 +28,7 @@ struct OverlappedSweep {
     }
 
     /// `reach`: how far the stencil reads (1 for 5 points).
-    init(nx: Int, ny: Int, receivingSides: Set<HaloExchange.Direction>, threads: Int, reach: Int = 1) {
+    init(nx: Int, ny: Int, receivingSides: Set<HaloExchange.Direction>, threads: Int, reach: Int) {
         self.nx = nx
         self.ny = ny
         let south = receivingSides.contains(.south) ? reach : 0, north = receivingSides.contains(.north) ? reach : 0

@@ -26,9 +26,9 @@ struct HeatRun {
                                   outputPath: c.output.path,
                                   checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
         let topology = setup.topology, comm = setup.communicator
-        let depth = c.scheme.haloDepth
-        try setup.requireBlocks(coveringHalo: depth, key: "scheme.halo_depth", unit: "points", context: context)
-        let fieldHalo = c.scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : depth
+        try setup.requireBlocks(coveringHalo: HeatSimulation.haloPoints(steps: c.scheme.haloDepth), key: "scheme.halo_depth",
+                                unit: "points", context: context)
+        let fieldHalo = HeatSimulation.fieldHalo(c.scheme)
         try MemoryCheck.require(arrays: 2, halo: fieldHalo, setup: setup, context: context) { nx in
             context.threads * HeatSimulation.wavefrontBytes(c.scheme, nx: nx)
         }
@@ -175,7 +175,7 @@ struct HeatRun {
         let m = simulation.stepsPerExchange, tile = simulation.tileColumns
         let columns = tile > 0 ? tile : model.block.nx
         var text = (tile > 0 ? "column tiles of \(columns): " : "")
-            + "\(Format.bytes(WavefrontBuffers.bytes(nx: columns, halo: m, maxSteps: m))) of rows kept in cache per thread"
+            + "\(Format.bytes(WavefrontBuffers.bytes(nx: columns, halo: HeatSimulation.haloPoints(steps: m), maxSteps: m))) of rows kept in cache per thread"
         if let timed {
             text += "; timed: \(Format.duration(timed.tiled)) per pass over slabs with tiles, "
                 + "\(Format.duration(timed.whole)) with whole rows"
@@ -220,8 +220,7 @@ struct HeatRun {
         console.info("  boundaries  \(boundary)\(hasDirichlet ? " (u = \(Format.general(c.boundaryValue)))" : "")")
         console.info("  processes   \(setup.processesLine(context: context, threadSource: threadSource))")
         let sizes = setup.decomposition.blockSizeRange
-        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound,
-                                      halo: c.scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : c.scheme.haloDepth)
+        let perRank = 2 * Field.bytes(nx: sizes.x.upperBound, ny: sizes.y.upperBound, halo: HeatSimulation.fieldHalo(c.scheme))
         console.info("  blocks      \(setup.blocksLine) points per rank, \(Format.bytes(perRank)) of fields per rank")
         let dtHow = c.requestedDt == nil ? "automatic: \(Format.general(c.safety)) x h_min^2 / (4 alpha)" : "given"
         console.info("  time        \(c.steps) steps of dt = \(Format.sci(model.dt)) (\(dtHow)), "

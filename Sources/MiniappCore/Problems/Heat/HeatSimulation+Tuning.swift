@@ -23,8 +23,8 @@ extension HeatSimulation {
         case .width(let n): return (n < nx ? widestTile(nx: nx, width: n) : 0, false)
         case .auto:
             let budget = Machine.levelTwoCacheBytes / 2
-            guard budget > 0, WavefrontBuffers.bytes(nx: nx, halo: m, maxSteps: m) > budget else { return (0, false) }
-            let width = WavefrontBuffers.widestTile(fittingIn: budget, halo: m, maxSteps: m)
+            guard budget > 0, WavefrontBuffers.bytes(nx: nx, halo: Self.haloPoints(steps: m), maxSteps: m) > budget else { return (0, false) }
+            let width = WavefrontBuffers.widestTile(fittingIn: budget, halo: Self.haloPoints(steps: m), maxSteps: m)
             return width >= 64 && width < nx ? (widestTile(nx: nx, width: width), true) : (0, false)
         }
     }
@@ -35,8 +35,8 @@ extension HeatSimulation {
         if scheme.automatic { return wavefrontBytes(scheme.blockingCandidate, nx: nx) }
         guard scheme.temporalBlocking else { return 0 }
         let plan = tilePlan(scheme, nx: nx), m = scheme.haloDepth
-        let tiled = WavefrontBuffers.bytes(nx: plan.width > 0 ? plan.width : nx, halo: m, maxSteps: m)
-        return tiled + (plan.timed ? WavefrontBuffers.bytes(nx: nx, halo: m, maxSteps: m) : 0)
+        let tiled = WavefrontBuffers.bytes(nx: plan.width > 0 ? plan.width : nx, halo: Self.haloPoints(steps: m), maxSteps: m)
+        return tiled + (plan.timed ? WavefrontBuffers.bytes(nx: nx, halo: Self.haloPoints(steps: m), maxSteps: m) : 0)
     }
 
     private static func widestTile(nx: Int, width: Int) -> Int {
@@ -50,7 +50,7 @@ extension HeatSimulation {
         let columns = tileWidth > 0 ? tileWidth : model.block.nx
         let (depth, value) = (depth ?? stepsPerExchange, model.configuration.boundaryValue)
         context.pool.run { t in
-            slots[t] = WavefrontBuffers(nx: columns, halo: depth, maxSteps: depth, boundaryValue: value)
+            slots[t] = WavefrontBuffers(nx: columns, halo: Self.haloPoints(steps: depth), maxSteps: depth, boundaryValue: value)
         }
         let buffers = (0..<context.threads).map { slots[$0]! }
         slots.deinitialize(count: context.threads)

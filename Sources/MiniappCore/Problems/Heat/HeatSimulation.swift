@@ -82,15 +82,16 @@ final class HeatSimulation {
         stepsPerExchange = depth
         temporalBlocking = scheme.temporalBlocking
         automaticScheme = scheme.automatic
-        let fieldHalo = scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : depth
-        u = try Field(nx: nx, ny: ny, halo: fieldHalo)
-        v = try Field(nx: nx, ny: ny, halo: fieldHalo)
+        u = try Field(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
+        v = try Field(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
         let deep = depth > 1 || scheme.temporalBlocking
         // A deep halo is used by stencils applied several times: corners too.
-        halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: depth, corners: deep)
-        sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads)
+        halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: Self.haloPoints(steps: depth),
+                                corners: deep)
+        sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads,
+                                reach: heatStencilReach)
         let cache = Machine.lastLevelCacheBytes
-        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: fieldHalo)
+        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
         // Fields that cannot stay in cache between sweeps. (On the 2-core EPYC
         // VM, with 32 MiB of L3, one core's sweep drops from ~4000 to ~1300
         // MLUP/s between 14 and 17 MiB of fields without software prefetch.)
@@ -210,8 +211,8 @@ final class HeatSimulation {
     }
 
     /// Communication avoiding: one exchange, then `m` sweeps, each reaching
-    /// one point less into the halo on the sides that have one (redundant
-    /// work that replaces m - 1 exchanges).
+    /// the stencil's reach less into the halo on the sides that have one
+    /// (redundant work that replaces m - 1 exchanges).
     private func communicationAvoidingBlock(steps m: Int) throws {
         try exchangeDeepHalo()
         let sides = halo.receivingSides
@@ -220,7 +221,7 @@ final class HeatSimulation {
         let lastOwner = threadRows.part(containing: max(0, ny - 1))
         let streams = streaming, prefetches = prefetch, bands = rowBands
         for step in 1...m {
-            let extra = m - step
+            let extra = Self.haloPoints(steps: m - step)
             let rows = (sides.contains(.south) ? -extra : 0) ..< (sides.contains(.north) ? ny + extra : ny)
             let columns = (sides.contains(.west) ? -extra : 0) ..< (sides.contains(.east) ? nx + extra : nx)
             let source = UnsafePointer(u.origin), target = v.origin, stride = u.stride
@@ -253,6 +254,14 @@ final class HeatSimulation {
             threadSeconds[t] += wallSeconds() - began
         }
         swap(&u, &v)
+    }
+
+    /// The points of halo that `steps` steps between exchanges read.
+    static func haloPoints(steps: Int) -> Int { steps * heatStencilReach }
+
+    /// The halo the fields have: enough for the scheme, or for either choice of the automatic one.
+    static func fieldHalo(_ scheme: HeatConfiguration.Scheme) -> Int {
+        haloPoints(steps: scheme.automatic ? HeatConfiguration.Scheme.automaticDepth : scheme.haloDepth)
     }
 
     var wavefrontGeometry: WavefrontGeometry {

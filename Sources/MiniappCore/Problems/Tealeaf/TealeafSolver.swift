@@ -79,11 +79,13 @@ final class TealeafSolver {
         stride = u.stride
         operatorA = TeaOperator(kx: UnsafePointer(kx.origin), ky: UnsafePointer(ky.origin), di: UnsafePointer(di.origin),
                                 stride: stride, rx: model.rx, ry: model.ry)
-        exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: stride, depth: 1, corners: false)
+        exchange = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: stride, depth: TeaOperator.reach,
+                                    corners: false)
         deepExchange = polynomial
             ? try HaloExchange(topology: topology, nx: nx, ny: ny, stride: stride, depth: h, corners: true, maxFields: 2)
             : nil
-        sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: exchange.receivingSides, threads: context.threads)
+        sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: exchange.receivingSides, threads: context.threads,
+                                reach: TeaOperator.reach)
         threadRows = sweep.threadRows
         threadSeconds = PerThread(count: context.threads, initial: 0)
         sums = PerThread(count: context.threads, initial: DotSums())
