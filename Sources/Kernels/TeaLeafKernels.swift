@@ -27,12 +27,16 @@ public struct TeaOperator: @unchecked Sendable {
         self.stride = stride; self.rx = rx; self.ry = ry
     }
 
-    /// (A u) at offset `o` (row-major index of the cell).
+    /// (A u) at offset `o` (row-major index of the cell). The diagonal comes
+    /// from the four coefficients the operator loads anyway, by the
+    /// expression `TealeafModel.diagonal` stores in `di` (the same bits):
+    /// one array less to stream from memory.
     @inline(__always)
     func apply(_ u: UnsafePointer<Double>, _ o: Int) -> Double {
         let s = stride
-        return di[o] * u[o] - ry * (ky[o + s] * u[o + s] + ky[o] * u[o - s])
-            - rx * (kx[o + 1] * u[o + 1] + kx[o] * u[o - 1])
+        let north = ky[o + s], south = ky[o], east = kx[o + 1], west = kx[o]
+        let diagonal = 1 + ry * (north + south) + rx * (east + west)
+        return diagonal * u[o] - ry * (north * u[o + s] + south * u[o - s]) - rx * (east * u[o + 1] + west * u[o - 1])
     }
 }
 
