@@ -25,8 +25,8 @@
 /// 2^(p-106+m) (with one binade to spare: 2^(p-105+m)): a span of about
 /// 50 - m binades. Residuals of solvers span more (a front that decays over
 /// a hundred binades): there the remainders are split again, against
-/// sigma / 2^50 and sigma / 2^100 (three bands, 150 - m binades), in the
-/// same pass.
+/// sigma / 2^50 (two bands, 100 - m binades) and sigma / 2^100 (three, 150 - m),
+/// in the same pass.
 extension ExactSum {
     /// The terms of the one-pass way at most: 2^11.
     static let largestChunkLog2 = 11
@@ -39,31 +39,53 @@ extension ExactSum {
     mutating func addInOnePass(count n: Int, terms: (Int) -> SIMD4<Double>, term: (Int) -> Double) -> Bool {
         if predictedLargestBiased == 0 { return false }
         let m = Self.termsLog2(n)
-        let seen: LaneMagnitudes
-        if let lanes = onePassLanes(count: n) {
-            let (split, magnitudes) = Self.onePass(lanes, count: n, terms: terms, term: term)
-            if isExact(split) { addExact(split); return true }
-            seen = magnitudes
-        } else if predictedLargestBiased - predictedSmallestBiased <= 150 - m,
-                  let lanes = OnePassLanes<ThreeBands>(largestBiased: predictedLargestBiased, termsLog2: m) {
-            let (split, magnitudes) = Self.onePass(lanes, count: n, terms: terms, term: term)
-            if isExact(split) { addExact(split); return true }
-            seen = magnitudes
-        } else {
+        switch addInBands(largestBiased: predictedLargestBiased, span: predictedLargestBiased - predictedSmallestBiased,
+                          termsLog2: m, count: n, terms: terms, term: term) {
+        case .added: return true
+        case .tooWide: return false
+        case .missed(let seen):
+            // Split again against the chunk's own magnitudes, now known.
+            missedOnePass()
+            let biasedLargest = Int(seen.largestBits >> 52), biasedSmallest = max(Int(seen.smallestNonZeroBits >> 52), 1)
+            guard seen.largestBits != 0, biasedLargest < 0x7E0 else { return false }
+            let outcome = addInBands(largestBiased: biasedLargest, span: biasedLargest - biasedSmallest, termsLog2: m,
+                                     count: n, terms: terms, term: term)
+            if case .added = outcome { return true }
             return false
         }
-        // Split again against the chunk's own magnitudes, now known.
-        missedOnePass()
-        let largest = seen.largestBits, smallest = seen.smallestNonZeroBits
-        let biasedLargest = Int(largest >> 52), biasedSmallest = max(Int(smallest >> 52), 1)
-        guard largest != 0, biasedLargest < 0x7E0 else { return false }
-        if biasedLargest - biasedSmallest <= 50 - m, let lanes = OnePassLanes<OneBand>(largestBiased: biasedLargest, termsLog2: m) {
-            return add(Self.onePass(lanes, count: n, terms: terms, term: term).0)
+    }
+
+    /// What became of a chunk: added; missed (nothing added; its magnitudes
+    /// are known now); or not tried (a span beyond three bands).
+    enum OnePassOutcome {
+        case added, missed(LaneMagnitudes), tooWide
+    }
+
+    /// Adds a chunk in one pass with as many bands as `span` binades of
+    /// terms below 2^(largestBiased - 1022) need, where that is exact.
+    @_transparent
+    mutating func addInBands(largestBiased: Int, span: Int, termsLog2 m: Int, count n: Int,
+                             terms: (Int) -> SIMD4<Double>, term: (Int) -> Double) -> OnePassOutcome {
+        if span <= 50 - m, let lanes = OnePassLanes<OneBand>(largestBiased: largestBiased, termsLog2: m) {
+            return addInOnePass(lanes, count: n, terms: terms, term: term)
         }
-        if biasedLargest - biasedSmallest <= 150 - m, let lanes = OnePassLanes<ThreeBands>(largestBiased: biasedLargest, termsLog2: m) {
-            return add(Self.onePass(lanes, count: n, terms: terms, term: term).0)
+        if span <= 100 - m, let lanes = OnePassLanes<TwoBands>(largestBiased: largestBiased, termsLog2: m) {
+            return addInOnePass(lanes, count: n, terms: terms, term: term)
         }
-        return false
+        if span <= 150 - m, let lanes = OnePassLanes<ThreeBands>(largestBiased: largestBiased, termsLog2: m) {
+            return addInOnePass(lanes, count: n, terms: terms, term: term)
+        }
+        return .tooWide
+    }
+
+    /// One pass against `lanes`: the chunk added where the split is exact.
+    @_transparent
+    mutating func addInOnePass<Bands: BandCount>(_ lanes: OnePassLanes<Bands>, count n: Int,
+                                                 terms: (Int) -> SIMD4<Double>, term: (Int) -> Double) -> OnePassOutcome {
+        let (split, magnitudes) = Self.onePass(lanes, count: n, terms: terms, term: term)
+        guard isExact(split) else { return .missed(magnitudes) }
+        addExact(split)
+        return .added
     }
 
     /// One pass over a chunk: its split against `lanes`, and its magnitudes.
@@ -269,6 +291,7 @@ struct OnePassLanes<Bands: BandCount> {
 /// How many bands a one-pass split has, as a type (a specialisation each).
 protocol BandCount { static var count: Int { get } }
 enum OneBand: BandCount { static var count: Int { 1 } }
+enum TwoBands: BandCount { static var count: Int { 2 } }
 enum ThreeBands: BandCount { static var count: Int { 3 } }
 
 /// A finished one-pass split: the sum of each band's q's (two doubles) and

@@ -225,13 +225,13 @@ func sum(_ values: [Double]) -> Double {
         }
     }
 
-    /// The same for three bands: a chunk that one band cannot take (its
-    /// span is too wide), split again against its own largest term, whose
-    /// other terms leave last-band remainders just under half of that
-    /// band's unit, all of one sign, and one term `extra` binades below the
-    /// lowest the remainders' sum allows at extra = 0 (the measured way
-    /// takes it from extra = 1 on).
-    @Test func threeBandBoundsAreTight() {
+    /// The same for two and three bands: a chunk that fewer bands cannot
+    /// take (its span is too wide), split again against its own largest
+    /// term, whose other terms leave last-band remainders just under half of
+    /// that band's unit, all of one sign, and one term `extra` binades below
+    /// the lowest the remainders' sum allows at extra = 0 (from extra = 1 on,
+    /// one band more, or the measured way, takes the chunk).
+    @Test(arguments: [2, 3]) func bandedBoundsAreTight(bands: Int) {
         var rng = SplitMix64(state: 4)
         let cases = (8...11).flatMap { m in
             [0, -600, 700].flatMap { top in
@@ -243,17 +243,18 @@ func sum(_ values: [Double]) -> Double {
             var acc = ExactSum()
             first.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
             acc.chunkLog2 = m
-            // Split against its largest term (top + 1): p = top + 4, the last band's p = top - 96,
-            // whose unit is 8 last bits of terms at top - 99: 3 is just under half of it.
+            // Split against its largest term (top + 1): p = top + 4, the last band's p = top + 4 - 50 (bands - 1),
+            // whose unit is 8 last bits of terms at top + 1 - 50 (bands - 1): 3 is just under half of it.
+            let low = top + 1 - 50 * (bands - 1)
             var chunk = [Double(sign: sign, exponent: top + 1, significand: 1.5)]
             chunk += (0..<(1 << m) - 2).map { _ -> Double in
                 let significand = ((UInt64(1) << 49) - 1 - (rng.next() >> 20)) << 3 | 3
-                return Double(sign: sign, exponent: top - 99, significand: 1 + Double(significand) * 0x1p-52)
+                return Double(sign: sign, exponent: low, significand: 1 + Double(significand) * 0x1p-52)
             }
-            chunk.append(Double(sign: sign, exponent: top + m - 149 - extra, significand: 1 + Double(rng.next() >> 12) * 0x1p-52))
+            chunk.append(Double(sign: sign, exponent: low + m - 50 - extra, significand: 1 + Double(rng.next() >> 12) * 0x1p-52))
             chunk.withUnsafeBufferPointer { acc.add($0.baseAddress!, count: $0.count) }
             for v in first + chunk { acc.add(-v) }
-            #expect(acc.value == 0, "m \(m), top \(top), extra \(extra), \(sign)")
+            #expect(acc.value == 0, "bands \(bands), m \(m), top \(top), extra \(extra), \(sign)")
         }
     }
 
