@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "CMiniappLinux"),
         // How this binary was built, for the run metadata.
         .target(name: "CBuildInfo", cSettings: buildInfoFlags),
+        // Swift faces of those two: memory, the stop-signal handler, build facts.
+        .target(name: "Platform", dependencies: ["CMiniappLinux", "CBuildInfo"]),
 
         // Thin Swift wrappers that own their handles.
         .target(name: "MPI", dependencies: ["CMPI"], linkerSettings: mpiLinkerFlags),
@@ -82,7 +84,7 @@ let package = Package(
 
         // Input, decomposition, halo exchange, problems, output, console.
         .target(name: "MiniappCore",
-                dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "CMiniappLinux", "CBuildInfo"]),
+                dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "Platform"]),
 
         // The command-line tool.
         .executableTarget(name: "miniapp", dependencies: [

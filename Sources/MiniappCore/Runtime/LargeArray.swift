@@ -1,5 +1,5 @@
-import CMiniappLinux
 import Foundation
+import Platform
 
 /// Allocation of large arrays of doubles: aligned to 2 MiB, with transparent
 /// huge pages requested (madvise), before the first touch. Fewer TLB misses
@@ -19,7 +19,7 @@ enum LargeArray {
             throw MiniappFailure(.unavailable, "cannot allocate \(Format.bytes(bytes)) for a field: "
                                  + String(cString: strerror(status)))
         }
-        if large { miniapp_advise_huge_pages(raw, bytes) }
+        if large { SystemMemory.adviseHugePages(raw, bytes: bytes) }
         return raw.bindMemory(to: Double.self, capacity: max(1, count))
     }
 

@@ -1,5 +1,5 @@
-import CMiniappLinux
 import Foundation
+import Platform
 
 /// Facts about the machine the rank runs on.
 enum Machine {
@@ -56,7 +56,7 @@ enum Machine {
     /// container's) limits the process. nil when neither can be read.
     static func availableMemory() -> (bytes: Int, source: String)? {
         var best: (bytes: Int, source: String)? = nil
-        let system = Int(miniapp_available_memory())
+        let system = SystemMemory.available
         if system > 0 { best = (system, "MemAvailable") }
         if let limited = cgroupRoom(), limited < (best?.bytes ?? .max) { best = (limited, "memory cgroup limit") }
         return best

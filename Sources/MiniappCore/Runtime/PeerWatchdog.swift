@@ -1,6 +1,6 @@
-import CMiniappLinux
 import Foundation
 import MPI
+import Platform
 import Synchronization
 
 /// Ends the job when the main thread of this rank has waited too long in
@@ -43,7 +43,7 @@ enum PeerWatchdog {
         self.me = me
         let interval = min(0.25, max(0.02, limit / 20))
         Thread.detachNewThread {
-            miniapp_block_stop_signals_in_thread()
+            StopSignalHandler.blockInThisThread()
             watch(interval: interval)
         }
     }
@@ -95,7 +95,7 @@ enum PeerWatchdog {
             : "no message from \(waitedFor.joined(separator: ", ")) for \(duration) s (\(wait.call))"
         let message = "miniapp: error: \(me): \(what); its host is down, cut off from the network, "
             + "or the rank stopped. Ending the job (--peer-timeout \(Format.general(limit)))\n"
-        miniapp_remove_registered_files()
+        StopSignalHandler.removeRegisteredFiles()
         Console.write(message, to: .error)
         _exit(status.rawValue)
     }

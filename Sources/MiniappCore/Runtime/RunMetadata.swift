@@ -1,9 +1,9 @@
-import CBuildInfo
 import Kernels
 import Foundation
 import HDF5
 import Launch
 import MPI
+import Platform
 
 /// What performance engineers record with every run (the keys of LLNL's
 /// Adiak, where it has one): the code and its build, the libraries, the
@@ -22,9 +22,9 @@ struct RunMetadata {
             .compactMap { environment[$0] }.first ?? ""
         let local: [(String, String)] = [
             ("version", miniappVersion),
-            ("git_commit", String(cString: miniapp_build_git_commit())),
-            ("compiler", String(cString: miniapp_build_compiler())),
-            ("mpi_compiler_wrapper", String(cString: miniapp_build_mpi_wrapper())),
+            ("git_commit", BuildInfo.gitCommit),
+            ("compiler", BuildInfo.compiler),
+            ("mpi_compiler_wrapper", BuildInfo.mpiCompilerWrapper),
             ("kernel_vectors", kernelVectorExtension),
             ("mpi_library", mpiLibrary),
             ("hdf5_version", HDF5Library.version),

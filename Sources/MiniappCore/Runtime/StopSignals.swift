@@ -1,6 +1,6 @@
-import CMiniappLinux
 import Foundation
 import MPI
+import Platform
 
 /// Graceful stops: SIGTERM, SIGINT and SIGUSR1 (what Slurm sends before a
 /// time limit with `--signal=B:USR1@120`, through the job script) ask the run
@@ -13,11 +13,11 @@ public enum StopSignals {
     /// Installs the handlers (after MPI_Init, which installs its own for
     /// other signals).
     public static func install() {
-        _ = miniapp_install_stop_handlers()
+        StopSignalHandler.install()
     }
 
     /// The first stop signal this process received, or 0.
-    static var received: Int32 { miniapp_stop_signal() }
+    static var received: Int32 { StopSignalHandler.received }
 
     static func name(_ signal: Int32) -> String {
         switch signal {
@@ -48,16 +48,16 @@ public enum StopSignals {
     /// Registers a file that a second signal must remove (an unfinished
     /// output or checkpoint); returns a token for `unregister`.
     static func registerUnfinished(_ path: String) -> Int32 {
-        miniapp_register_cleanup(path)
+        StopSignalHandler.register(removing: path)
     }
 
     static func unregister(_ token: Int32) {
-        miniapp_unregister_cleanup(token)
+        StopSignalHandler.unregister(token)
     }
 
     /// Removes every registered unfinished file now.
     static func removeUnfinishedFiles() {
-        miniapp_remove_registered_files()
+        StopSignalHandler.removeRegisteredFiles()
     }
 }
 
