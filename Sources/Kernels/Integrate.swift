@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// The integrands of the reduction benchmark, on [0, pi] x [0, pi].
 public enum Integrand: String, Sendable, CaseIterable {

@@ -372,3 +372,35 @@ def test_the_licence_and_the_citation():
     assert "license: BSD-3-Clause" in citation and 'name: "the miniapp authors"' in citation
     readme = (REPO / "README.md").read_text()
     assert "](LICENSE)" in readme and "](CITATION.cff)" in readme
+
+
+C_MODULES = {"CMPI", "CHDF5", "CMiniappLinux", "CBuildInfo", "CKernelShims"}
+# What each layer may import besides the standard library, lowest first (docs/developer.md, "Architecture by module").
+LAYERS = {
+    "Kernels": {"CKernelShims", "Glibc"},
+    "ThreadPool": {"CMiniappLinux", "Glibc", "Synchronization", "Foundation"},
+    "Platform": {"CMiniappLinux", "CBuildInfo"},
+    "MPI": {"CMPI", "Glibc", "Foundation", "Synchronization"},
+    "HDF5": {"CHDF5", "CMPI", "MPI", "Glibc", "Foundation"},
+    "Launch": {"MPI", "Glibc", "Foundation"},
+}
+
+
+def imports_of(target):
+    found = {}
+    for source in (REPO / "Sources" / target).rglob("*.swift"):
+        for module in re.findall(r"^import (\w+)", source.read_text(), re.M):
+            found.setdefault(module, source.relative_to(REPO))
+    return found
+
+
+def test_the_layers_import_downwards():
+    """The lower layers import only what lies below them, and the core and the
+    command line no C module: C comes in through the thin Swift wrappers."""
+    for target, allowed in LAYERS.items():
+        extra = {m: f for m, f in imports_of(target).items() if m not in allowed}
+        assert not extra, f"{target} imports {extra}"
+    for target in ["MiniappCore", "miniapp"]:
+        c = {m: f for m, f in imports_of(target).items() if m in C_MODULES}
+        assert not c, f"{target} imports C modules: {c}"
+    assert "Kernels" not in imports_of("ThreadPool") and "MiniappCore" not in imports_of("Kernels")
