@@ -197,7 +197,7 @@ def test_the_options_are_those_of_the_help(command, title):
 
 
 def test_the_exit_statuses_are_the_programs():
-    source = (REPO / "Sources/MiniappCore/Runtime/Failure.swift").read_text()
+    source = (REPO / "Sources/MiniappCore/Support/Failure.swift").read_text()
     statuses = {int(n) for n in re.findall(r"case \w+ = (\d+)", source)}
     rows = [line.split("|")[1].strip() for line in section("## Exit statuses").splitlines()
             if line.startswith("| ") and not line.startswith("| status")]
@@ -404,3 +404,27 @@ def test_the_layers_import_downwards():
         c = {m: f for m, f in imports_of(target).items() if m in C_MODULES}
         assert not c, f"{target} imports C modules: {c}"
     assert "Kernels" not in imports_of("ThreadPool") and "MiniappCore" not in imports_of("Kernels")
+
+
+# MiniappCore's folders, lowest first (docs/developer.md): each uses only the names of those before it.
+CORE_FOLDERS = ["Support", "Input", "Decomposition", "Grid", "Run", "Output", "Problems", "Benchmark"]
+
+
+def test_the_core_folders_depend_downwards():
+    core = REPO / "Sources/MiniappCore"
+    assert sorted(p.name for p in core.iterdir() if p.is_dir()) == sorted(CORE_FOLDERS)
+    declaration = re.compile(r"^(?:(?:public|private|fileprivate|internal|final|@\w+)\s+)*"
+                             r"(?:struct|enum|class|protocol|typealias|actor|func)\s+(\w+)", re.M)
+    declared = {}
+    for folder in CORE_FOLDERS:
+        for source in (core / folder).rglob("*.swift"):
+            for name in declaration.findall(source.read_text()):
+                declared.setdefault(name, folder)
+    upward = []
+    for rank, folder in enumerate(CORE_FOLDERS):
+        higher = {name for name, where in declared.items() if CORE_FOLDERS.index(where) > rank}
+        for source in (core / folder).rglob("*.swift"):
+            code = re.sub(r'"[^"\n]*"', "", re.sub(r"//.*", "", source.read_text()))
+            used = higher & set(re.findall(r"\b\w+\b", code))
+            upward += [f"{source.relative_to(core)} uses {name} ({declared[name]})" for name in sorted(used)]
+    assert not upward, upward

@@ -76,7 +76,13 @@ public struct CheckpointSpec: Sendable, Equatable {
     }
 
     /// The checkpoint's path for results written to `output`.
-    func resolvedPath(output: String) -> String { path ?? Checkpoint.defaultPath(forOutput: output) }
+    func resolvedPath(output: String) -> String { path ?? Self.defaultPath(forOutput: output) }
+
+    /// `heat.h5` -> `heat.chk.h5`, next to the results.
+    static func defaultPath(forOutput output: String) -> String {
+        let base = output.hasSuffix(".h5") ? String(output.dropLast(3)) : output
+        return base + ".chk.h5"
+    }
 
     var jsonMembers: [(String, JSONNode)] {
         [("checkpoint_every", .int(every)), ("checkpoint_path", path.map(JSONNode.string) ?? .null)]

@@ -49,12 +49,6 @@ struct Checkpoint {
     var scalars: [String: Double] = [:]
     /// "miniapp 0.1.0, 4 ranks x 2 threads, 2026-11-21T10:00:00Z" (when read back).
     var writtenBy = ""
-
-    /// `heat.h5` -> `heat.chk.h5`, next to the results.
-    static func defaultPath(forOutput output: String) -> String {
-        let base = output.hasSuffix(".h5") ? String(output.dropLast(3)) : output
-        return base + ".chk.h5"
-    }
 }
 
 /// Exact checksums of a distributed field: the sum of its values and of their

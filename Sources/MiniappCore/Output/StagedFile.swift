@@ -267,11 +267,6 @@ private func syncDirectory(of path: String) {
     close(fd)
 }
 
-/// Values of attributes.
-public enum AttributeValue: Sendable {
-    case string(String), int(Int), ints([Int]), double(Double), doubles([Double])
-}
-
 struct POSIXFailure: Error, CustomStringConvertible {
     let message: String
     init(_ message: String) {

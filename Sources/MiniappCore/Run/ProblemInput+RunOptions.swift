@@ -7,17 +7,11 @@ extension ProblemInput {
         switch self {
         case .heat(var c):
             if let steps = options.steps { c.steps = steps }
-            if let path = options.outputPath { c.output.path = path }
-            if let dims = options.dims { c.decomposition.dims = dims }
-            if let every = options.checkpointEvery { c.output.checkpoint.every = every }
-            try Self.checkDistinct(output: c.output.path, checkpoint: c.output.checkpoint)
+            try Self.apply(options, output: &c.output.path, dims: &c.decomposition.dims, checkpoint: &c.output.checkpoint)
             return .heat(c)
         case .tealeaf(var c):
             if let steps = options.steps { c.endStep = steps; c.endTime = .greatestFiniteMagnitude }
-            if let path = options.outputPath { c.output.path = path }
-            if let dims = options.dims { c.decomposition.dims = dims }
-            if let every = options.checkpointEvery { c.output.checkpoint.every = every }
-            try Self.checkDistinct(output: c.output.path, checkpoint: c.output.checkpoint)
+            try Self.apply(options, output: &c.output.path, dims: &c.decomposition.dims, checkpoint: &c.output.checkpoint)
             return .tealeaf(c)
         case .integrate(var c):
             if let path = options.outputPath { c.path = path }
@@ -30,6 +24,15 @@ extension ProblemInput {
             }
             return .integrate(c)
         }
+    }
+
+    /// --output, --dims and --checkpoint-every, for a problem with time steps.
+    private static func apply(_ options: RunOptions, output: inout String, dims: inout [Int],
+                              checkpoint: inout CheckpointSpec) throws {
+        if let path = options.outputPath { output = path }
+        if let given = options.dims { dims = given }
+        if let every = options.checkpointEvery { checkpoint.every = every }
+        try checkDistinct(output: output, checkpoint: checkpoint)
     }
 
     /// Both files are staged under their names: they must differ.
