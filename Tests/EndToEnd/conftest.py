@@ -200,7 +200,7 @@ def run_miniapp(tmp_path):
 
 
 def started_test_bed(hosts, delay=None):
-    """A test bed of `hosts` hosts (scripts/cluster-start; links `delay`
+    """A test bed of `hosts` hosts (Tests/TestBed/cluster-start; links `delay`
     long) for a fixture to yield, stopped afterwards; or a skip that says why
     this machine cannot make one."""
     from testbed import TestBed

@@ -1,5 +1,5 @@
 """Beyond one host: the end-to-end checks of one host, run again with the ranks
-spread over 2 and 3 hosts of the test bed (scripts/cluster-start: network
+spread over 2 and 3 hosts of the test bed (Tests/TestBed/cluster-start: network
 namespaces on a bridge, TCP between ranks only), must give the same bits;
 parallel HDF5 output and checkpoints from every host into one shared
 directory, and a restart on another number of hosts."""

@@ -1,6 +1,6 @@
-"""A test bed whose links have a latency (scripts/cluster-start --delay: this
+"""A test bed whose links have a latency (Tests/TestBed/cluster-start --delay: this
 kernel has no netem, so each host's link is a TUN device of a switch in user
-space, scripts/netdelay.c): the bench measures the latency it adds, the model
+space, Tests/TestBed/netdelay.c): the bench measures the latency it adds, the model
 predicts a run that the latency dominates, runs over its hosts give the bits
 of one host, a cut link cuts, and cluster-stop leaves nothing of it behind."""
 
@@ -116,9 +116,9 @@ def test_stop_ends_the_switch_and_removes_its_devices(tmp_path):
 
 def test_a_delay_it_cannot_read_is_refused():
     if os.geteuid() != 0:
-        pytest.skip("scripts/cluster-start needs root (CI runs as root)")
+        pytest.skip("Tests/TestBed/cluster-start needs root (CI runs as root)")
     for delay in ["fast", "20", "1.5ms", "20s"]:
-        result = subprocess.run([str(REPO / "scripts/cluster-start"), "--hosts", "2", "--delay", delay],
+        result = subprocess.run([str(REPO / "Tests/TestBed/cluster-start"), "--hosts", "2", "--delay", delay],
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 64, (delay, result.stderr)
         assert "--delay" in result.stderr and "ns, us or ms" in result.stderr, result.stderr

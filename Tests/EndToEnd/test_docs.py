@@ -107,7 +107,7 @@ def test_every_block_of_the_page_runs(page, tmp_path):
     slurm = None
     # A page that submits jobs without starting a Slurm of its own gets one, as on a cluster.
     if re.search(r"\bsbatch\b", script) and "slurm-start" not in script:
-        started = subprocess.run([str(REPO / "scripts/slurm-start")], capture_output=True, text=True, timeout=120)
+        started = subprocess.run([str(REPO / "Tests/TestBed/slurm-start")], capture_output=True, text=True, timeout=120)
         assert started.returncode == 0, started.stderr
         slurm = started.stdout.strip().splitlines()[-1]
         env = environment_of(f"{slurm}/env")
@@ -121,7 +121,7 @@ def test_every_block_of_the_page_runs(page, tmp_path):
                 time.sleep(1)
     finally:
         if slurm:
-            subprocess.run([str(REPO / "scripts/slurm-stop"), slurm], timeout=60)
+            subprocess.run([str(REPO / "Tests/TestBed/slurm-stop"), slurm], timeout=60)
         left = new_test_beds(before)
         for directory in left:   # the page should stop what it starts: a failure says so, the machine is cleaned
             stop = "slurm-stop" if "slurm" in directory.name else "cluster-stop"

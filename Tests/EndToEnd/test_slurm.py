@@ -1,6 +1,6 @@
 """Batch jobs through a real Slurm (munged, slurmctld, slurmd started by
-scripts/slurm-start, stopped by scripts/slurm-stop): on one node, and on a
-node per host of the test bed (scripts/cluster-start)."""
+Tests/TestBed/slurm-start, stopped by Tests/TestBed/slurm-stop): on one node, and on a
+node per host of the test bed (Tests/TestBed/cluster-start)."""
 
 import csv
 import json
@@ -21,12 +21,12 @@ from conftest import (BIG_INPUT, MINIAPP, REPO, SECOND, assert_the_cut_checkpoin
 def slurm():
     if os.geteuid() != 0:
         pytest.skip("starting munged and slurmd needs root (CI runs as root)")
-    started = subprocess.run([str(REPO / "scripts/slurm-start")], capture_output=True, text=True, timeout=120)
+    started = subprocess.run([str(REPO / "Tests/TestBed/slurm-start")], capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
     directory = started.stdout.strip().splitlines()[-1]
     env = environment_of(f"{directory}/env")
     yield env
-    subprocess.run([str(REPO / "scripts/slurm-stop"), directory], timeout=60)
+    subprocess.run([str(REPO / "Tests/TestBed/slurm-stop"), directory], timeout=60)
 
 
 # This build, and the one for the other MPI family where there is one: srun with the plugin each speaks.
@@ -165,7 +165,7 @@ def test_time_limit_signal_checkpoints_and_a_restart_job_finishes_the_run(slurm,
 
 @pytest.fixture(scope="module")
 def slurm_nodes(testbed):
-    started = subprocess.run([str(REPO / "scripts/slurm-start"), "--testbed", str(testbed.directory)],
+    started = subprocess.run([str(REPO / "Tests/TestBed/slurm-start"), "--testbed", str(testbed.directory)],
                              capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
     directory = started.stdout.strip().splitlines()[-1]
@@ -173,7 +173,7 @@ def slurm_nodes(testbed):
     nodes = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t"], capture_output=True, text=True, env=env).stdout
     assert nodes.split() == ["node1", "idle", "node2", "idle", "node3", "idle"], nodes
     yield env
-    subprocess.run([str(REPO / "scripts/slurm-stop"), directory], timeout=60)
+    subprocess.run([str(REPO / "Tests/TestBed/slurm-stop"), directory], timeout=60)
 
 
 def job_log(tmp_path, job_id):

@@ -1,4 +1,4 @@
-"""The multi-host test bed of scripts/cluster-start, seen from the tests:
+"""The multi-host test bed of Tests/TestBed/cluster-start, seen from the tests:
 hosts as network namespaces on a bridge, ranks launched on them by `miniapp
 launch` (mpirun's or Hydra's rsh launcher), links cut and joined again,
 processes found per host."""
@@ -30,7 +30,7 @@ class TestBed:
         why this machine cannot make one."""
         if os.geteuid() != 0:
             return None, "network namespaces and links need root (CI runs as root)"
-        started = subprocess.run([str(REPO / "scripts/cluster-start"), "--hosts", str(hosts),
+        started = subprocess.run([str(REPO / "Tests/TestBed/cluster-start"), "--hosts", str(hosts),
                                   *(["--delay", delay] if delay else [])], capture_output=True, text=True, timeout=120)
         if started.returncode == 2:
             return None, f"this machine cannot make a test bed of hosts: {started.stderr.strip()}"
@@ -38,7 +38,7 @@ class TestBed:
         return cls(started.stdout.strip().splitlines()[-1]), None
 
     def stop(self):
-        subprocess.run([str(REPO / "scripts/cluster-stop"), str(self.directory)], timeout=120)
+        subprocess.run([str(REPO / "Tests/TestBed/cluster-stop"), str(self.directory)], timeout=120)
 
     def hostfile(self, hosts, directory):
         """A hostfile of these hosts (names or how many of the first)."""
@@ -61,7 +61,7 @@ class TestBed:
                                 env={**self.env, **(env or {})})
 
     def link(self, host, state):
-        subprocess.run([str(REPO / "scripts/cluster-link"), str(self.directory), host, state], check=True, timeout=30)
+        subprocess.run([str(REPO / "Tests/TestBed/cluster-link"), str(self.directory), host, state], check=True, timeout=30)
 
     def pids(self, host, name=None):
         """Processes in the host's namespace (only those named `name`, if given)."""

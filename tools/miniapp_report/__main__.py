@@ -72,7 +72,7 @@ def main(argv=None):
     p.add_argument("--halo-depth", type=int, default=1, help="scheme.halo_depth (default 1)")
     p.add_argument("--periodic", action="store_true", help="periodic in x and y")
     p.add_argument("--one-machine", action="store_true",
-                   help="the nodes are hosts of one machine that share its cores (the test bed of scripts/cluster-start)")
+                   help="the nodes are hosts of one machine that share its cores (the test bed of Tests/TestBed/cluster-start)")
     network_options(p)
 
     p = commands.add_parser("show", help="summary of one run: input, decomposition, timings, diagnostics")

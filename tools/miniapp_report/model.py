@@ -412,7 +412,7 @@ def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, 
     filling nodes of `ranks_per_node` (default: as many as the bench node has
     cores for). Weak scaling grows nx x ny (the grid of one core) like
     jobs/submit-scaling does. `one_machine`: the nodes are hosts of one
-    machine, sharing its cores (the test bed of scripts/cluster-start)."""
+    machine, sharing its cores (the test bed of Tests/TestBed/cluster-start)."""
     table = []
     for r in ranks:
         for t in threads:

@@ -1,5 +1,5 @@
 // netdelay: the switch of a test bed whose links have a latency, for
-// scripts/cluster-start --delay (this kernel has no netem to add one).
+// Tests/TestBed/cluster-start --delay (this kernel has no netem to add one).
 //
 //   netdelay SUBNET DELAY_NS RATE_BIT_S READY_FILE PORT...
 //   PORT = DEVICE:OCTET:NETNS (NETNS a path like /run/netns/NAME, or - for
