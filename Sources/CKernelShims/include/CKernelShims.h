@@ -17,8 +17,8 @@ static inline void kernels_stream8(double *p, kernels_double8 v) {
 /// Stores 8 doubles at p (any alignment) as one 64-byte store where the
 /// target has 512-bit vectors. (LLVM's tuning for x86-64-v4 prefers 256-bit
 /// vectors: a Swift SIMD8 store in a function without other 512-bit
-/// operations becomes two 32-byte stores, and a copy loop with them ran at
-/// 0.84-0.89 of a C copy with full-line stores on an Intel Xeon.)
+/// operations becomes two 32-byte stores, slower than full-line stores;
+/// docs/performance.md, "Kernel measurements".)
 typedef double kernels_double8_unaligned __attribute__((ext_vector_type(8), aligned(8)));
 static inline void kernels_store8(double *p, kernels_double8 v) {
     *(kernels_double8_unaligned *)p = v;

@@ -12,9 +12,8 @@ extension HeatSimulation {
     /// the widest (0: whole rows), and whether to time them against whole rows. With
     /// `auto`, tiles are tried where one thread's wavefront rows across the
     /// whole block take more than half a core's L2 cache: as wide as fits
-    /// there. (A 2-core Intel Xeon VM, 2 MiB of L2 per core, 16 steps per
-    /// pass at 4096^2: tiles of 1024 columns ~1.7x faster than whole rows,
-    /// which live in its slow L3; where L3 is fast, whole rows may win.)
+    /// there. Where L3 is slow, tiles win; where it is fast, whole rows may
+    /// (docs/performance.md, "Kernel measurements").
     static func tilePlan(_ scheme: HeatConfiguration.Scheme, nx: Int) -> (width: Int, timed: Bool) {
         guard scheme.temporalBlocking else { return (0, false) }
         let m = scheme.haloDepth

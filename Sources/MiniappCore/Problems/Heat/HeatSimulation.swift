@@ -92,9 +92,8 @@ final class HeatSimulation {
                                 reach: heatStencilReach)
         let cache = Machine.lastLevelCacheBytes
         let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
-        // Fields that cannot stay in cache between sweeps. (On the 2-core EPYC
-        // VM, with 32 MiB of L3, one core's sweep drops from ~4000 to ~1300
-        // MLUP/s between 14 and 17 MiB of fields without software prefetch.)
+        // Fields that cannot stay in cache between sweeps: a sweep slows down
+        // sharply beyond about half the last-level cache (docs/performance.md).
         let fromMemory = cache > 0 && hostFieldBytes > cache / 2
         fieldsFromMemory = fromMemory
         switch scheme.softwarePrefetch {
