@@ -12,7 +12,8 @@
 /// Only NaN, infinity and spans beyond what three bands take go the measured
 /// way. Chunks grow while predictions hold and shrink where they fail, down
 /// to one block. Kernels that make their terms as they go (diagnostics) feed
-/// `OnePassLanes` themselves and hand the result to `ExactSum.add(_:)`.
+/// `OnePassLanes` themselves, then check the split with `isExact` and add it
+/// with `addExact`.
 ///
 /// The split differs from the short way's in one point: sigma = 1.5 * 2^p,
 /// so that every t = sigma + x (|x| < 2^(p-2)) lies in sigma's binade, and
@@ -48,10 +49,9 @@ extension ExactSum {
             missedOnePass()
             let biasedLargest = Int(seen.largestBits >> 52), biasedSmallest = max(Int(seen.smallestNonZeroBits >> 52), 1)
             guard seen.largestBits != 0, biasedLargest < 0x7E0 else { return false }
-            let outcome = addInBands(largestBiased: biasedLargest, span: biasedLargest - biasedSmallest, termsLog2: m,
-                                     count: n, terms: terms, term: term)
-            if case .added = outcome { return true }
-            return false
+            guard case .added = addInBands(largestBiased: biasedLargest, span: biasedLargest - biasedSmallest,
+                                           termsLog2: m, count: n, terms: terms, term: term) else { return false }
+            return true
         }
     }
 
@@ -133,18 +133,6 @@ extension ExactSum {
         let m = Self.termsLog2(n)
         guard predictedLargestBiased != 0, predictedLargestBiased - predictedSmallestBiased <= 50 - m else { return nil }
         return OnePassLanes(largestBiased: predictedLargestBiased, termsLog2: m)
-    }
-
-    /// Adds a one-pass split where it is exact and returns true; otherwise
-    /// adds nothing and returns false (the caller adds the terms the measured way).
-    @inline(__always)
-    mutating func add<Bands: BandCount>(_ split: OnePassSplit<Bands>) -> Bool {
-        guard isExact(split) else {
-            missedOnePass()
-            return false
-        }
-        addExact(split)
-        return true
     }
 
     /// Whether a one-pass split is exact: its terms were finite and within the prediction.

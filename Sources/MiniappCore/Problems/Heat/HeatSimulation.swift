@@ -82,8 +82,9 @@ final class HeatSimulation {
         stepsPerExchange = depth
         temporalBlocking = scheme.temporalBlocking
         automaticScheme = scheme.automatic
-        u = try Field(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
-        v = try Field(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
+        let fieldHalo = Self.fieldHalo(scheme)
+        u = try Field(nx: nx, ny: ny, halo: fieldHalo)
+        v = try Field(nx: nx, ny: ny, halo: fieldHalo)
         let deep = depth > 1 || scheme.temporalBlocking
         // A deep halo is used by stencils applied several times: corners too.
         halo = try HaloExchange(topology: topology, nx: nx, ny: ny, stride: u.stride, depth: Self.haloPoints(steps: depth),
@@ -91,7 +92,7 @@ final class HeatSimulation {
         sweep = OverlappedSweep(nx: nx, ny: ny, receivingSides: halo.receivingSides, threads: context.threads,
                                 reach: heatStencilReach)
         let cache = Machine.lastLevelCacheBytes
-        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: Self.fieldHalo(scheme))
+        let hostFieldBytes = context.ranksOnMachine * 2 * Field.bytes(nx: nx, ny: ny, halo: fieldHalo)
         // Fields that cannot stay in cache between sweeps: a sweep slows down
         // sharply beyond about half the last-level cache (docs/performance.md).
         let fromMemory = cache > 0 && hostFieldBytes > cache / 2
