@@ -5,6 +5,7 @@ what it wrote with h5py (an independent reader of our HDF5 layout).
 MINIAPP names the binary under test (scripts/test sets it; default
 ./miniapp), MINIAPP_SECOND a build for the other MPI family, if any."""
 
+import csv
 import json
 import os
 import re
@@ -219,6 +220,26 @@ def network_bench_on(bed, directory):
                             capture_output=True, text=True, timeout=300, cwd=directory, env=bed.env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result, directory / "network.json"
+
+
+def local_study_on_hosts(bed, tmp_path, grid, steps, nodes, ranks, model, network_json, extra=()):
+    """`jobs/submit-scaling strong --local` over the hosts of a test bed: a heat
+    run of `grid` points a side for each number of hosts and of ranks, reported
+    against the model of `model` with the network of `network_json`. Returns the
+    report's rows by (ranks, hosts)."""
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps(heat_input(grid={"nx": grid, "ny": grid}, time={"steps": steps},
+                                            output={"every": 0, "diagnostics_every": 0})))
+    study = tmp_path / "study"
+    result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--local", "--hostfile",
+                             str(bed.directory / "hostfile"), "--nodes", ",".join(map(str, nodes)),
+                             "--ranks", ",".join(map(str, ranks)), "--threads", "1", *extra,
+                             "--input", str(source), "--study-dir", str(study), "--model", str(model),
+                             "--network-bench", str(network_json)],
+                            capture_output=True, text=True, cwd=REPO, timeout=600, env=bed.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with (study / "report/scaling.csv").open() as table:
+        return {(int(r["ranks"]), int(r["hosts"])): r for r in csv.DictReader(table)}
 
 
 def runner_on_hosts(bed, tmp_path):

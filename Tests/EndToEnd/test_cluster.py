@@ -4,14 +4,12 @@ namespaces on a bridge, TCP between ranks only), must give the same bits;
 parallel HDF5 output and checkpoints from every host into one shared
 directory, and a restart on another number of hosts."""
 
-import csv
 import json
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import MPI_FAMILY, REPO, heat_input
+from conftest import MPI_FAMILY, REPO, heat_input, local_study_on_hosts
 from test_heat_verification import assert_bitwise_identical, assert_matches_exact
 from test_performance import SCHEMES
 from test_restart import assert_bitwise_equal
@@ -164,18 +162,9 @@ def test_local_study_over_hosts_against_the_model(testbed, quick_bench, network_
     """jobs/submit-scaling --local --hostfile: runs on 1, 2 and 3 hosts of the
     test bed, reported against the performance model with the network that
     the bench measured between two of them."""
-    source = tmp_path / "input.json"
-    source.write_text(json.dumps(heat_input(grid={"nx": 512, "ny": 512}, time={"steps": 200},
-                                            output={"every": 0, "diagnostics_every": 0})))
-    study = tmp_path / "study"
-    result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--local", "--hostfile",
-                             str(testbed.directory / "hostfile"), "--nodes", "1,2,3", "--ranks", "2,3", "--threads", "1",
-                             "--oversubscribe",   # 3 ranks on one host of 2 slots
-                             "--input", str(source), "--study-dir", str(study), "--model", str(quick_bench),
-                             "--network-bench", str(network_bench[1])],
-                            capture_output=True, text=True, cwd=REPO, timeout=600, env=testbed.env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {(int(r["ranks"]), int(r["hosts"])): r for r in csv.DictReader((study / "report/scaling.csv").open())}
+    rows = local_study_on_hosts(testbed, tmp_path, grid=512, steps=200, nodes=[1, 2, 3], ranks=[2, 3],
+                                model=quick_bench, network_json=network_bench[1],
+                                extra=["--oversubscribe"])   # 3 ranks on one host of 2 slots
     assert sorted(rows) == [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
     # 3 ranks on one host of 2 cores: more cores than the bench's node, no model; every other run has one,
     # the hosts of one machine sharing its 2 cores (3 ranks on 3 hosts: each gets 2/3 of a core).

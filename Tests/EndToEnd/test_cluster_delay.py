@@ -4,14 +4,13 @@ space, Tests/TestBed/netdelay.c): the bench measures the latency it adds, the mo
 predicts a run that the latency dominates, runs over its hosts give the bits
 of one host, a cut link cuts, and cluster-stop leaves nothing of it behind."""
 
-import csv
 import json
 import os
 import subprocess
 
 import pytest
 
-from conftest import REPO, heat_input, network_bench_on, runner_on_hosts, started_test_bed
+from conftest import REPO, heat_input, local_study_on_hosts, network_bench_on, runner_on_hosts, started_test_bed
 from test_cluster import assert_spread
 from test_heat_verification import assert_bitwise_identical, assert_matches_exact
 
@@ -47,17 +46,9 @@ def test_the_model_predicts_a_run_that_the_latency_dominates(delayed_bed, delaye
     """256 x 256 on 2 ranks: ~20 us of stencil a step on one host; on two hosts
     one exchange a step over the delayed link, ten times that. The model, with
     the latency the bench measured, predicts the step within a third."""
-    source = tmp_path / "input.json"
-    source.write_text(json.dumps(heat_input(grid={"nx": 256, "ny": 256}, time={"steps": 300},
-                                            output={"every": 0, "diagnostics_every": 0})))
-    study = tmp_path / "study"
-    result = subprocess.run([str(REPO / "jobs/submit-scaling"), "strong", "--local", "--hostfile",
-                             str(delayed_bed.directory / "hostfile"), "--nodes", "1,2", "--ranks", "2", "--threads", "1",
-                             "--input", str(source), "--study-dir", str(study), "--model", str(quick_bench),
-                             "--network-bench", str(delayed_network_bench[1])],
-                            capture_output=True, text=True, cwd=REPO, timeout=600, env=delayed_bed.env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {int(r["hosts"]): r for r in csv.DictReader((study / "report/scaling.csv").open())}
+    rows = {hosts: row for (_, hosts), row in local_study_on_hosts(
+        delayed_bed, tmp_path, grid=256, steps=300, nodes=[1, 2], ranks=[2], model=quick_bench,
+        network_json=delayed_network_bench[1]).items()}
     across = rows[2]
     assert float(across["stepping_per_step"]) > DELAY_US * 1e-6, across          # the link's latency, every step
     assert float(across["stepping_per_step"]) > 5 * float(rows[1]["stepping_per_step"]), rows
