@@ -97,6 +97,6 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ThreadPoolTests", dependencies: ["ThreadPool"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "MPI"]),
-        .testTarget(name: "MiniappCoreTests", dependencies: ["MiniappCore", "TestSupport"]),
+        .testTarget(name: "MiniappCoreTests", dependencies: ["MiniappCore", "MPI", "TestSupport"]),
     ]
 )

@@ -10,6 +10,11 @@ public enum Miniapp {
     /// printed once by rank 0; every rank then finalises MPI and exits with
     /// the same status.
     public static func run(_ options: RunOptions) -> Int32 {
+        run(options, problems: ProblemRegistry.problems)
+    }
+
+    /// `run`, with the problems an input may name (tests add their own).
+    static func run(_ options: RunOptions, problems: [any Problem.Type]) -> Int32 {
         let provided: ThreadLevel
         do {
             provided = try MPIRuntime.initialize(required: .funneled)
@@ -46,7 +51,7 @@ public enum Miniapp {
         }
         StopSignals.install()
         do {
-            try runInput(options, world: world, threadLevel: provided)
+            try runInput(options, problems: problems, world: world, threadLevel: provided)
             return ExitStatus.success.rawValue
         } catch let failure as MiniappFailure where failure.status == .stopped {
             if world.isRoot { Console.write("miniapp: \(failure.message)\n", to: .error) }
@@ -74,7 +79,8 @@ public enum Miniapp {
         MPIRuntime.finalize()
     }
 
-    private static func runInput(_ options: RunOptions, world: Communicator, threadLevel: ThreadLevel) throws {
+    private static func runInput(_ options: RunOptions, problems: [any Problem.Type], world: Communicator,
+                                 threadLevel: ThreadLevel) throws {
         try world.collectively { try FaultInjection.configure(rank: world.rank) }
         let (threads, threadSource) = try world.collectively { try options.resolvedThreads() }
         var options = options
@@ -82,13 +88,13 @@ public enum Miniapp {
         var restart: RestartPlan? = nil
         if let restartPath = options.restartPath {
             (input, restart) = try RestartPlan.read(restartPath, inputPath: options.inputPath, overrides: options.overrides,
-                                                    world: world)
+                                                    problems: problems, world: world)
         } else {
             let path = options.inputPath ?? ""
             let text = try readInputText(path: path, world: world)
             input = try world.collectively { () throws -> ProblemInput in
                 do throws(InputError) {
-                    return try ProblemInput.parse(text, fileName: path, overrides: options.overrides)
+                    return try ProblemInput.parse(text, fileName: path, overrides: options.overrides, problems: problems)
                 } catch {
                     throw MiniappFailure(.dataError, error.description)
                 }
@@ -96,23 +102,14 @@ public enum Miniapp {
         }
         input = try world.collectively { [input, options] in try input.applying(options) }
         if let restart {
-            try world.collectively { [input] in try restart.check(input) }
+            try world.collectively { [input] in try input.problem.check(restart) }
             // The restart continues the results file it came with: replacing it is the point.
-            if input.outputPath == restart.previousOutput { options.force = true }
+            if input.problem.outputPath == restart.previousOutput { options.force = true }
         }
         if options.profileRepeats > 0 { options.force = true }   // every repetition rewrites the output
         let context = try RunContext(world: world, options: options, threads: threads, threadLevel: threadLevel)
         let execute = { [input, restart] () throws -> RunSummary in
-            switch input {
-            case .heat(let configuration):
-                return try HeatRun(configuration: configuration, context: context, threadSource: threadSource,
-                                   restart: restart).execute()
-            case .tealeaf(let configuration):
-                return try TealeafRun(configuration: configuration, context: context, threadSource: threadSource,
-                                      restart: restart).execute()
-            case .integrate(let configuration):
-                return try IntegrateRun(configuration: configuration, context: context, threadSource: threadSource).execute()
-            }
+            try input.problem.run(context: context, threadSource: threadSource, restart: restart)
         }
         let summary: RunSummary
         do {

@@ -260,7 +260,7 @@ def test_the_input_keys_are_the_effective_inputs(written):
 
 
 def test_the_deck_keywords_are_the_readers():
-    source = (REPO / "Sources/MiniappCore/Input/TealeafDeck.swift").read_text()
+    source = (REPO / "Sources/MiniappCore/Problems/Tealeaf/TealeafDeck.swift").read_text()
     known = set()
     for table in ("valueKeywords", "flagKeywords"):
         known |= set(re.findall(r'"(\w+)"', re.search(rf"static let {table} = \[(.*?)\]", source, re.S).group(1)))

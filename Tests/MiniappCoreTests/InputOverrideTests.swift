@@ -12,9 +12,9 @@ import Testing
     }
 
     @Test func valuesAreTypedByTheSchema() throws {
-        guard case .heat(let c) = try parse(validHeat, ["grid.nx=128", "boundary.x=dirichlet", "time.dt=null",
+        guard let c = (try parse(validHeat, ["grid.nx=128", "boundary.x=dirichlet", "time.dt=null",
                                                          "decomposition.dims=[1, 2]", "initial.center=[0.5, 0.25]",
-                                                         "output.path=run 1.h5", "scheme.halo_depth=4"]) else {
+                                                         "output.path=run 1.h5", "scheme.halo_depth=4"])).problem as? HeatConfiguration else {
             Issue.record("not heat"); return
         }
         #expect(c.grid.nx == 128 && c.decomposition.dims == [1, 2] && c.output.path == "run 1.h5")
@@ -22,14 +22,14 @@ import Testing
         // The same as the file with these values written in.
         let edited = validHeat.replacingOccurrences(of: "\"nx\": 64", with: "\"nx\": 128")
             .replacingOccurrences(of: "\"x\": \"periodic\"", with: "\"x\": \"dirichlet\"")
-        guard case .heat(let d) = try parse(edited, ["decomposition.dims=[1,2]", "initial.center=[0.5,0.25]",
-                                                      "output.path=run 1.h5", "scheme.halo_depth=4"]) else { return }
+        guard let d = (try parse(edited, ["decomposition.dims=[1,2]", "initial.center=[0.5,0.25]",
+                                                      "output.path=run 1.h5", "scheme.halo_depth=4"])).problem as? HeatConfiguration else { return }
         #expect(c.effectiveJSON.serialized() == d.effectiveJSON.serialized())
     }
 
     @Test func laterSettingsWinAndSectionsAreCreated() throws {
         let minimal = #"{"problem": "heat", "grid": {"nx": 8, "ny": 8}}"#
-        guard case .heat(let c) = try parse(minimal, ["time.steps=3", "time.steps=7", "physics.alpha=0.25"]) else { return }
+        guard let c = (try parse(minimal, ["time.steps=3", "time.steps=7", "physics.alpha=0.25"])).problem as? HeatConfiguration else { return }
         #expect(c.steps == 7 && c.alpha == 0.25)
     }
 
@@ -53,13 +53,13 @@ import Testing
 
     @Test func aTealeafDeckTakesTheKeysOfItsJSONForm() throws {
         let deck = "*tea\nstate 1 density=100.0 energy=0.0001\nx_cells=10\ny_cells=10\nend_step=2\n*endtea\n"
-        guard case .tealeaf(let c) = try ProblemInput.parse(deck, fileName: "d.in",
+        guard let c = (try ProblemInput.parse(deck, fileName: "d.in",
                                                             overrides: [InputOverride("grid.x_cells=20")!,
-                                                                        InputOverride("solver.eps=1e-9")!]) else { return }
+                                                                        InputOverride("solver.eps=1e-9")!])).problem as? TealeafConfiguration else { return }
         #expect(c.grid.xCells == 20 && c.solver.eps == 1e-9 && c.output.path == "d.h5")
-        guard case .tealeaf(let plain) = try ProblemInput.parse(deck, fileName: "d.in") else { return }
-        guard case .tealeaf(let same) = try ProblemInput.parse(deck, fileName: "d.in",
-                                                               overrides: [InputOverride("grid.x_cells=10")!]) else { return }
+        guard let plain = (try ProblemInput.parse(deck, fileName: "d.in")).problem as? TealeafConfiguration else { return }
+        guard let same = (try ProblemInput.parse(deck, fileName: "d.in",
+                                                               overrides: [InputOverride("grid.x_cells=10")!])).problem as? TealeafConfiguration else { return }
         #expect(same.effectiveJSON.serialized() == plain.effectiveJSON.serialized())
     }
 }

@@ -15,7 +15,7 @@ let validHeat = """
     """
 
 func heat(_ text: String) throws -> HeatConfiguration {
-    guard case .heat(let c) = try ProblemInput.parse(text, fileName: "in.json") else { fatalError() }
+    guard let c = (try ProblemInput.parse(text, fileName: "in.json")).problem as? HeatConfiguration else { fatalError() }
     return c
 }
 

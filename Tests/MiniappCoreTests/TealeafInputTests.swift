@@ -11,7 +11,7 @@ func readInput(_ name: String) throws -> String {
 }
 
 func tealeaf(_ text: String, file: String = "deck.in") throws -> TealeafConfiguration {
-    guard case .tealeaf(let c) = try ProblemInput.parse(text, fileName: file) else { fatalError("not tealeaf") }
+    guard let c = (try ProblemInput.parse(text, fileName: file)).problem as? TealeafConfiguration else { fatalError("not tealeaf") }
     return c
 }
 

@@ -1,5 +1,11 @@
 /// Input sections shared by every problem.
 
+/// Limits of every problem's grid.
+public enum GridLimits {
+    /// Largest points (or cells) per axis: keeps nx * ny and every byte count far from Int64 overflow.
+    public static let maxPointsPerAxis = 1 << 31
+}
+
 /// `"decomposition": {"dims": [px, py]}`; 0 lets MPI_Dims_create choose.
 public struct DecompositionSpec: Sendable, Equatable {
     public var dims: [Int]

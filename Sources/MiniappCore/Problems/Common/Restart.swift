@@ -21,7 +21,8 @@ struct RestartPlan {
     /// input, or `inputPath` when given, which must describe the same problem
     /// (docs/guide/restart-and-faults.md). Rank 0 checks the checkpoint first.
     /// `overrides` (--set) apply to the input given, else to the checkpoint's.
-    static func read(_ path: String, inputPath: String?, overrides: [InputOverride], world: Communicator) throws
+    static func read(_ path: String, inputPath: String?, overrides: [InputOverride], problems: [any Problem.Type],
+                     world: Communicator) throws
         -> (ProblemInput, RestartPlan) {
         let header = try world.collectively { () throws -> String in
             guard world.isRoot else { return "" }
@@ -38,13 +39,13 @@ struct RestartPlan {
         let plan = RestartPlan(path: path, step: step, time: Double(bitPattern: bits), previousOutput: fields[2])
         let stored = try world.collectively { () throws -> ProblemInput in
             do throws(InputError) {
-                return try ProblemInput.parse(fields[1], fileName: "\(path) (its stored input)")
+                return try ProblemInput.parse(fields[1], fileName: "\(path) (its stored input)", problems: problems)
             } catch {
                 throw MiniappFailure(.dataError, "restart file '\(path)' holds an input this miniapp refuses: \(error)")
             }
         }
         try world.collectively {
-            guard stored.problemName == fields[0], stored.grid == (nx, ny) else {
+            guard stored.name == fields[0], stored.problem.gridSize == (nx, ny) else {
                 throw MiniappFailure(.dataError, "restart file '\(path)' is damaged: its header and its input disagree")
             }
         }
@@ -54,37 +55,23 @@ struct RestartPlan {
         let inputPath = inputPath ?? "\(path) (its stored input)"
         let given = try world.collectively { () throws -> ProblemInput in
             do throws(InputError) {
-                return try ProblemInput.parse(text, fileName: inputPath, overrides: overrides)
+                return try ProblemInput.parse(text, fileName: inputPath, overrides: overrides, problems: problems)
             } catch {
                 throw MiniappFailure(.dataError, error.description)
             }
         }
         try world.collectively {
-            if given.problemName != stored.problemName {
-                throw MiniappFailure(.dataError, "restart file '\(path)' is from problem \"\(stored.problemName)\", "
-                                     + "but \(inputPath) is problem \"\(given.problemName)\"")
+            if given.name != stored.name {
+                throw MiniappFailure(.dataError, "restart file '\(path)' is from problem \"\(stored.name)\", "
+                                     + "but \(inputPath) is problem \"\(given.name)\"")
             }
-            if let (key, mine, theirs) = firstDifference(given.trajectoryJSON, stored.trajectoryJSON) {
+            if let (key, mine, theirs) = firstDifference(given.problem.trajectoryJSON, stored.problem.trajectoryJSON) {
                 throw MiniappFailure(.dataError, "\(inputPath) does not continue the run in '\(path)': \(key) is \(mine) "
                                      + "here but \(theirs) in the checkpoint (a restart may change the steps, output, "
                                      + "decomposition and scheme, not the problem)")
             }
         }
         return (given, plan)
-    }
-
-    /// Refuses a restart that has nothing left to do.
-    func check(_ input: ProblemInput) throws {
-        switch input {
-        case .heat(let c) where c.steps < step:
-            throw MiniappFailure(.dataError, "the checkpoint '\(path)' is after step \(step), but the run ends at step "
-                                 + "\(c.steps) (time.steps or --steps): ask for more steps to continue it")
-        case .tealeaf(let c) where (c.endStep.map { $0 <= step } ?? false) || time + 1e-16 > c.endTime:
-            throw MiniappFailure(.dataError, "the checkpoint '\(path)' is after step \(step) (t = \(time)), where the run "
-                                 + "already ends (end_step, end_time or --steps): ask for more steps to continue it")
-        default:
-            break
-        }
     }
 }
 
@@ -109,15 +96,5 @@ private func firstDifference(_ a: JSONNode, _ b: JSONNode, path: String = "") ->
     default:
         let (p, q) = (a.serialized(), b.serialized())
         return p == q ? nil : (path, p.replacingOccurrences(of: "\n", with: " "), q.replacingOccurrences(of: "\n", with: " "))
-    }
-}
-
-private extension ProblemInput {
-    var grid: (Int, Int) {
-        switch self {
-        case .heat(let c): (c.grid.nx, c.grid.ny)
-        case .tealeaf(let c): (c.grid.xCells, c.grid.yCells)
-        case .integrate(let c): (c.n, c.n)
-        }
     }
 }

@@ -19,12 +19,10 @@ struct HeatRun {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
-        let plan = CheckpointPlan(c.output.checkpoint, outputPath: c.output.path, input: c.effectiveJSON)
-        let checkpointPath = plan.path
-        let setup = try GridSetup(context: context, nx: c.grid.nx, ny: c.grid.ny, requestedDims: c.decomposition.dims,
-                                  periods: [c.boundaryX == .periodic, c.boundaryY == .periodic],
-                                  outputPath: c.output.path,
-                                  checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
+        let run = try SteppedRun(context: context, restart: restart, input: c.effectiveJSON, outputPath: c.output.path,
+                                 checkpoint: c.output.checkpoint, nx: c.grid.nx, ny: c.grid.ny,
+                                 dims: c.decomposition.dims, periods: [c.boundaryX == .periodic, c.boundaryY == .periodic])
+        let plan = run.plan, setup = run.setup
         let topology = setup.topology, comm = setup.communicator
         try setup.requireBlocks(coveringHalo: HeatSimulation.haloPoints(steps: c.scheme.haloDepth), key: "scheme.halo_depth",
                                 unit: "points", context: context)
@@ -40,7 +38,7 @@ struct HeatRun {
         // Memory first, then the restart, then the output: a failure in
         // either leaves no file behind.
         let simulation = try comm.collectively {
-            try HeatSimulation(model: model, context: context, topology: topology, output: nil)
+            try HeatSimulation(model: model, context: context, topology: topology)
         }
         simulation.initialize()
         let sweepTimes = try simulation.chooseSweep()
@@ -52,22 +50,8 @@ struct HeatRun {
             console.info("  restart     from '\(restart.path)': step \(restart.step), t = \(Format.sci(restored!.time)), "
                          + "written by \(restored!.writtenBy)")
         }
-        let output = try comm.collectively {
-            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.nx, ny: c.grid.ny,
-                           snapshotFields: c.output.fields ? ["u"] : [])
-        }
-        simulation.attach(output: output)
-        if let restart, let restored {
-            let warning: String?
-            do {
-                warning = try output.carryOverSnapshots(from: restart.previousOutput, steps: restored.snapshotSteps,
-                                                        times: restored.snapshotTimes, scratch: [simulation.scratchField],
-                                                        block: model.block)
-            } catch {
-                JobAbort.abort(error)
-            }
-            if let warning { console.warning(warning) }
-        }
+        let output = try run.createOutput(snapshotFields: c.output.fields ? ["u"] : [], restored: restored,
+                                          scratch: [simulation.scratchField])
         setupTimer.stop()
         let depthUsed = simulation.stepsPerExchange
         var schemeLine = c.scheme.automatic ? "automatic: " : ""
@@ -96,34 +80,25 @@ struct HeatRun {
 
         let reporter = ProgressReporter(console: console, steps: c.steps, hasReference: model.reference != nil,
                                         startStep: restart?.step ?? 0)
-        let ending: RunEnding
-        do {
-            ending = try simulation.run(from: restart?.step ?? 0, checkpoints: plan) { step, elapsed in
-                reporter.report(step: step, elapsed: elapsed, diagnostics: simulation.diagnostics)
-            }
-        } catch {
-            JobAbort.abort(error)
+        simulation.progress = { [unowned simulation] step, elapsed in
+            reporter.report(step: step, elapsed: elapsed, diagnostics: simulation.diagnostics)
         }
+        let outcome = run.loop(simulation, output: output)
+        let ending = outcome.ending
 
         var phases = simulation.timer
         phases["setup"] = setupTimer.seconds[0]
         let stepsRun = (ending.lastStep ?? c.steps) - (restart?.step ?? 0)
         let rates = try LoopRates(phases: phases, steps: stepsRun, points: Double(c.grid.nx) * Double(c.grid.ny), comm: comm)
-        let sidecar: String?
-        do {
-            let ioStart = wallSeconds()
+        let xdmf = c.output.fields
+            ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
+                              spacing: (model.hx, model.hy))
+            : nil
+        let (sidecar, ioSeconds) = run.finish(output, xdmf: xdmf) { [phases] in
             try writeResults(output, simulation: simulation, phases: phases, setup: setup, model: model, ending: ending,
                              schemeTimes: schemeTimes, rates: rates)
-            let xdmf = c.output.fields
-                ? XDMFDescription(h5Path: c.output.path, nx: c.grid.nx, ny: c.grid.ny, origin: model.origin,
-                                  spacing: (model.hx, model.hy))
-                : nil
-            sidecar = try output.finish(xdmf: xdmf)
-            phases["io"] += wallSeconds() - ioStart
-        } catch {
-            JobAbort.abort(error)
         }
-        let lastCheckpoint = simulation.lastCheckpoint ?? (restart?.path == checkpointPath ? restart?.step : nil)
+        phases["io"] += ioSeconds
         let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [
             "steps": Double(stepsRun), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
             "loop_seconds": rates.loopSeconds, "stepping_seconds": rates.steppingSeconds,
@@ -131,11 +106,7 @@ struct HeatRun {
             "tile_columns": Double(simulation.tileColumns), "row_bands": simulation.rowBands ? 1 : 0,
             "halo_depth": Double(simulation.stepsPerExchange), "temporal_blocking": simulation.temporalBlocking ? 1 : 0,
         ])
-        if var failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
-                                        outputPath: c.output.path) {
-            failure.summary = summary
-            throw failure
-        }
+        try run.end(outcome, summary: summary)
         printSummary(summary, simulation: simulation, sidecar: sidecar)
         return summary
     }

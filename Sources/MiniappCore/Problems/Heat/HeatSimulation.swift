@@ -54,7 +54,9 @@ final class HeatSimulation {
     var tileColumns: Int
     let tilesToBeTimed: Int?
     var wavefrontBuffers: [WavefrontBuffers] = []
-    private var output: ResultFile?
+    /// Called after each diagnostics step with the step and the seconds since the time loop began.
+    var progress: (Int, Double) -> Void = { _, _ in }
+    var loopBegan = 0.0
     var timer = PhaseTimer(phases: Phase.allCases.map(\.name))
     /// Seconds each thread spent computing (kernels and reductions).
     let threadSeconds: PerThread<Double>
@@ -69,11 +71,10 @@ final class HeatSimulation {
     private let referenceX: UnsafeMutableBufferPointer<Double>
     private let referenceY: UnsafeMutableBufferPointer<Double>
 
-    init(model: HeatModel, context: RunContext, topology: CartesianTopology, output: ResultFile?) throws {
+    init(model: HeatModel, context: RunContext, topology: CartesianTopology) throws {
         self.model = model
         self.context = context
         exactReduction = try ExactReduction(context.world)
-        self.output = output
         self.topology = topology
         communicator = topology.communicator
         let (nx, ny) = (model.block.nx, model.block.ny)
@@ -275,7 +276,7 @@ final class HeatSimulation {
     // MARK: Reductions
 
     /// Computes and records the diagnostics of the current field.
-    func diagnose(step: Int, time: Double) throws {
+    func recordDiagnostics(step: Int, time: Double) throws {
         timer.start(Phase.reduction.rawValue)
         let nx = model.block.nx
         var references: [SeparableReference] = []
@@ -315,33 +316,7 @@ final class HeatSimulation {
         diagnostics.linfErrorContinuum.append(hasReference ? extremes[3] : .nan)
     }
 
-    // MARK: Output
-
-    /// The results file; set once it exists (after a restart has been read).
-    func attach(output: ResultFile) { self.output = output }
-
-    func writeSnapshot(step: Int, time: Double) throws {
-        guard let output else { return }
-        timer.start(Phase.io.rawValue)
-        try output.writeSnapshot(fields: [("u", u)], block: model.block, step: step, time: time)
-    }
-
     // MARK: Checkpoint and restart
-
-    /// Writes the state after `step` (collective). Throws
-    /// `CheckpointFile.NonFiniteState` if u is not finite (nothing written).
-    func writeCheckpoint(step: Int, plan: CheckpointPlan) throws {
-        timer.start(Phase.checkpoint.rawValue)
-        let c = model.configuration
-        var checkpoint = Checkpoint(problem: "heat", step: step, time: Double(step) * model.dt, nx: c.grid.nx, ny: c.grid.ny,
-                                    inputJSON: plan.input, outputPath: plan.outputPath, stateFields: ["u"])
-        checkpoint.series = diagnostics.series
-        let snapshots = output?.snapshots ?? []
-        checkpoint.snapshotSteps = snapshots.map { Int64($0.step) }
-        checkpoint.snapshotTimes = snapshots.map(\.time)
-        try CheckpointFile.write(checkpoint, fields: [("u", u)], block: model.block, path: plan.path, context: context,
-                                 communicator: communicator)
-    }
 
     /// Reads u and the diagnostics so far from the checkpoint at `path`
     /// (collective; after `initialize`, which set the halos). Returns it.
@@ -353,71 +328,7 @@ final class HeatSimulation {
         return checkpoint
     }
 
-    /// The step of the last checkpoint this run wrote.
-    private(set) var lastCheckpoint: Int?
-
     /// The second field, free before the time loop: a buffer of the block's
     /// shape (for copying the earlier snapshots of a restarted run).
     var scratchField: Field { v }
-
-    // MARK: The run
-
-    /// Runs from `start` (0, or a checkpoint's step) to the last step;
-    /// `progress` is called after each diagnostics step. Steps go in blocks of
-    /// up to `stepsPerExchange`, cut short where a diagnostics step, a
-    /// snapshot or a checkpoint falls. Between blocks the ranks agree on stop
-    /// signals; a stop writes a checkpoint (unless one was just written).
-    func run(from start: Int, checkpoints plan: CheckpointPlan, progress: (Int, Double) -> Void) throws -> RunEnding {
-        let c = model.configuration
-        let steps = c.steps
-        let every = c.output.fields ? c.output.every : 0
-        let diagnosticsEvery = c.output.diagnosticsEvery
-        let began = wallSeconds()
-        defer {
-            timer.stop()
-            timer[Phase.total.name] = wallSeconds() - began
-        }
-        if start == 0 {
-            try diagnose(step: 0, time: 0)
-            if c.output.fields && (every > 0 || steps == 0) { try writeSnapshot(step: 0, time: 0) }
-        }
-        progress(start, 0)
-        var lastFinite = start
-        lastCheckpoint = nil
-        var poll = StopPoll(startStep: start)
-        // The time loop begins: from here a wait without end means a rank is lost.
-        PeerWatchdog.arm()
-        var step = start
-        while step < steps {
-            var next = min(steps, step + stepsPerExchange)
-            for period in [diagnosticsEvery, every, plan.every] where period > 0 {
-                next = min(next, (step / period + 1) * period)
-            }
-            try advance(steps: next - step)
-            step = next
-            FaultInjection.currentStep = step
-            if FaultInjection.fires(.nan) { u.origin[0] = .nan }
-            let time = Double(step) * model.dt
-            if step == steps || (diagnosticsEvery > 0 && step % diagnosticsEvery == 0) {
-                try diagnose(step: step, time: time)
-                progress(step, wallSeconds() - began)
-                // Every rank holds the same reduced values: no agreement needed.
-                guard diagnostics.lastIsFinite else { return .diverged(step: step, lastFinite: lastFinite) }
-                lastFinite = step
-            }
-            if c.output.fields && (step == steps || (every > 0 && step % every == 0)) {
-                try writeSnapshot(step: step, time: time)
-            }
-            let signal = step < steps ? try poll.check(step: step, communicator: communicator) : nil
-            if let signal { context.console.notice(plan.stopNotice(signal: signal, step: step, previous: lastCheckpoint)) }
-            if plan.isDue(after: step) || signal != nil {
-                do { try writeCheckpoint(step: step, plan: plan) } catch is CheckpointFile.NonFiniteState {
-                    return .diverged(step: step, lastFinite: lastFinite)
-                }
-                lastCheckpoint = step
-            }
-            if let signal { return .stopped(signal: signal, step: step) }
-        }
-        return .completed
-    }
 }

@@ -17,11 +17,10 @@ struct TealeafRun {
         var setupTimer = PhaseTimer(phases: ["setup"])
         setupTimer.start(0)
         let c = configuration
-        let plan = CheckpointPlan(c.output.checkpoint, outputPath: c.output.path, input: c.effectiveJSON)
-        let checkpointPath = plan.path
-        let setup = try GridSetup(context: context, nx: c.grid.xCells, ny: c.grid.yCells,
-                                  requestedDims: c.decomposition.dims, periods: [false, false], outputPath: c.output.path,
-                                  checkpointPath: restart == nil && plan.every > 0 ? checkpointPath : nil)
+        let run = try SteppedRun(context: context, restart: restart, input: c.effectiveJSON, outputPath: c.output.path,
+                                 checkpoint: c.output.checkpoint, nx: c.grid.xCells, ny: c.grid.yCells,
+                                 dims: c.decomposition.dims, periods: [false, false])
+        let plan = run.plan, setup = run.setup
         let comm = setup.communicator
         let halo = c.solver.haloDepth
         try setup.requireBlocks(coveringHalo: halo, key: "solver.halo_depth", unit: "cells", context: context)
@@ -34,43 +33,26 @@ struct TealeafRun {
         // either leaves no file behind.
         let solver = try comm.collectively { try TealeafSolver(model: model, context: context, topology: setup.topology) }
         solver.initialize()
-        var records = TealeafRecords()
+        var restoredRecords = TealeafRecords()
         var restored: Checkpoint? = nil
         if let restart {
             let checkpoint = try solver.restore(from: restart.path, communicator: comm)
-            records = try comm.collectively { try TealeafRecords(series: checkpoint.series, path: restart.path) }
+            restoredRecords = try comm.collectively { try TealeafRecords(series: checkpoint.series, path: restart.path) }
             console.info("restart from '\(restart.path)': step \(checkpoint.step), time \(Format.general(checkpoint.time, 8)), "
                          + "written by \(checkpoint.writtenBy)")
             restored = checkpoint
         }
-        let output = try comm.collectively {
-            try ResultFile(path: c.output.path, communicator: comm, nx: c.grid.xCells, ny: c.grid.yCells,
-                           snapshotFields: ["u"], groups: ["summary"])
-        }
-        do {
+        let output = try run.createOutput(snapshotFields: ["u"], groups: ["summary"], restored: restored,
+                                          scratch: [solver.r]) { output in
             try output.writeStaticField("fields/density", solver.density, block: setup.block)
-            if let restart, let restored,
-               let warning = try output.carryOverSnapshots(from: restart.previousOutput, steps: restored.snapshotSteps,
-                                                           times: restored.snapshotTimes, scratch: [solver.r], block: setup.block) {
-                console.warning(warning)
-            }
-        } catch {
-            JobAbort.abort(error)
         }
         setupTimer.stop()
 
-        let ending: RunEnding
-        var lastCheckpoint = restart?.path == checkpointPath ? restart?.step : nil
-        let began = wallSeconds()
-        do {
-            ending = try timeLoop(solver: solver, output: output, model: model, communicator: comm, records: &records,
-                                  plan: plan, lastCheckpoint: &lastCheckpoint)
-        } catch {
-            JobAbort.abort(error)
-        }
-        solver.timer.stop()
+        let stepping = TealeafStepping(solver: solver, communicator: comm, console: console,
+                                       records: restoredRecords)
+        let outcome = run.loop(stepping, output: output)
+        let ending = outcome.ending, records = stepping.records
         var phases = solver.timer
-        phases["total"] = wallSeconds() - began
         phases["setup"] += setupTimer.seconds[0]
 
         let restoredSteps = restored?.series["diagnostics/step"]?.count ?? 0
@@ -81,30 +63,21 @@ struct TealeafRun {
                             + "\(c.solver.maxIters) iterations")
         }
         let check = ending == .completed ? referenceCheck(temperature: records.temperature.last!) : nil
-        let sidecar: String?
-        do {
-            let ioStart = wallSeconds()
+        let xdmf = XDMFDescription(h5Path: c.output.path, nx: c.grid.xCells, ny: c.grid.yCells,
+                                   origin: (c.grid.xmin + model.dx / 2, c.grid.ymin + model.dy / 2),
+                                   spacing: (model.dx, model.dy), snapshotFields: ["u"], staticFields: ["density"])
+        let (sidecar, ioSeconds) = run.finish(output, xdmf: xdmf) { [phases] in
             try writeResults(output, records: records, phases: phases, setup: setup, model: model, solver: solver,
                              check: check, ending: ending, restoredSteps: restoredSteps)
-            sidecar = try output.finish(xdmf: XDMFDescription(
-                h5Path: c.output.path, nx: c.grid.xCells, ny: c.grid.yCells,
-                origin: (c.grid.xmin + model.dx / 2, c.grid.ymin + model.dy / 2), spacing: (model.dx, model.dy),
-                snapshotFields: ["u"], staticFields: ["density"]))
-            phases["io"] += wallSeconds() - ioStart
-        } catch {
-            JobAbort.abort(error)
         }
+        phases["io"] += ioSeconds
         let totalIterations = records.iterations.suffix(steps).reduce(0, +)
         let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
             "steps": Double(steps), "total_iterations": Double(totalIterations),
             "loop_seconds": try comm.allreduce(phases["total"], op: .max),
             "temperature": records.temperature.last ?? .nan,
         ])
-        if var failure = ending.failure(checkpointPath: checkpointPath, lastCheckpoint: lastCheckpoint,
-                                        outputPath: c.output.path) {
-            failure.summary = summary
-            throw failure
-        }
+        try run.end(outcome, summary: summary)
         console.info("")
         console.info("Done: \(steps) steps, \(totalIterations) iterations in \(Format.duration(phases["total"])) "
                      + "(\(Format.duration(phases["total"] / Double(max(1, Int(totalIterations))))) per iteration)")
@@ -112,92 +85,6 @@ struct TealeafRun {
         summary.printPhases(console)
         console.info("  output      \(c.output.path)" + (sidecar.map { " (ParaView: \($0))" } ?? ""))
         return summary
-    }
-
-    /// The time loop, from step 0 or the restart's step: one implicit solve
-    /// per step, records, summaries, snapshots and checkpoints at their
-    /// steps; between steps, the ranks agree on stop signals.
-    private func timeLoop(solver: TealeafSolver, output: ResultFile, model: TealeafModel, communicator: Communicator,
-                          records: inout TealeafRecords, plan: CheckpointPlan, lastCheckpoint: inout Int?) throws -> RunEnding {
-        let c = configuration
-        var step = restart?.step ?? 0, time = restart?.time ?? 0
-        var lastFinite = step
-        var lastPrinted = -Double.infinity
-        let began = wallSeconds()
-        if restart == nil {
-            solver.prepareStep()   // u = energy * density: the state at step 0
-            let initial = try solver.fieldSummary()
-            records.add(initial, step: 0, time: 0)
-            printSummary(initial, step: 0, time: 0)
-            if c.output.every > 0 { try writeSnapshot(output, solver: solver, model: model, step: 0, time: 0) }
-        }
-        var poll = StopPoll(startStep: step)
-        // The time loop begins: from here a wait without end means a rank is lost.
-        PeerWatchdog.arm()
-        FaultInjection.currentStep = step
-        while true {
-            if FaultInjection.fires(.nan) { solver.energy.origin[0] = .nan }   // into the state the next solve starts from
-            step += 1
-            solver.prepareStep()
-            let solveBegan = wallSeconds()
-            let result = try solver.solve(firstStep: step == 1)
-            let solveSeconds = wallSeconds() - solveBegan
-            solver.finishStep()
-            time += c.initialTimestep
-            FaultInjection.currentStep = step
-            records.add(result, step: step, time: time, trueResidual: try solver.trueResidualNorm(), seconds: solveSeconds)
-            // The residual is reduced over all ranks: every rank sees the same NaN.
-            guard result.residual.isFinite else { return .diverged(step: step, lastFinite: lastFinite) }
-
-            let last = time + 1e-16 > c.endTime || step >= (c.endStep ?? Int.max)
-            let elapsed = wallSeconds() - began
-            if console.verbosity >= .verbose || last || step == (restart?.step ?? 0) + 1 || elapsed - lastPrinted >= 1 {
-                lastPrinted = elapsed
-                console.info("step \(Format.padLeft(String(step), 6))  time \(Format.sci(time, 4))  "
-                             + "\(c.solver.method.rawValue) \(Format.padLeft(String(result.iterations), 5)) its"
-                             + (result.innerIterations > 0 ? " (+\(result.innerIterations) inner)" : "")
-                             + "  residual \(Format.sci(result.residual, 2))"
-                             + (result.converged ? "" : "  NOT CONVERGED in \(c.solver.maxIters) iterations"))
-            }
-            if (c.output.summaryEvery > 0 && step % c.output.summaryEvery == 0) || last {
-                let summary = try solver.fieldSummary()
-                records.add(summary, step: step, time: time)
-                printSummary(summary, step: step, time: time)
-                guard summary.temperature.isFinite && summary.internalEnergy.isFinite else {
-                    return .diverged(step: step, lastFinite: lastFinite)
-                }
-            }
-            lastFinite = step
-            if last || (c.output.every > 0 && step % c.output.every == 0) {
-                try writeSnapshot(output, solver: solver, model: model, step: step, time: time)
-            }
-            let signal = last ? nil : try poll.check(step: step, communicator: communicator)
-            if let signal { console.notice(plan.stopNotice(signal: signal, step: step, previous: lastCheckpoint)) }
-            if plan.isDue(after: step) || signal != nil {
-                solver.timer.start(TealeafSolver.Phase.checkpoint.rawValue)
-                var checkpoint = Checkpoint(problem: "tealeaf", step: step, time: time, nx: c.grid.xCells, ny: c.grid.yCells,
-                                            inputJSON: plan.input, outputPath: plan.outputPath,
-                                            stateFields: solver.stateFields.map(\.name))
-                checkpoint.series = records.series
-                checkpoint.snapshotSteps = output.snapshots.map { Int64($0.step) }
-                checkpoint.snapshotTimes = output.snapshots.map(\.time)
-                checkpoint.scalars = solver.stateScalars
-                do {
-                    try CheckpointFile.write(checkpoint, fields: solver.stateFields, block: model.block, path: plan.path,
-                                             context: context, communicator: communicator)
-                } catch is CheckpointFile.NonFiniteState {
-                    return .diverged(step: step, lastFinite: lastFinite)
-                }
-                lastCheckpoint = step
-            }
-            if last { return .completed }
-            if let signal { return .stopped(signal: signal, step: step) }
-        }
-    }
-
-    private func writeSnapshot(_ output: ResultFile, solver: TealeafSolver, model: TealeafModel, step: Int, time: Double) throws {
-        solver.timer.start(TealeafSolver.Phase.io.rawValue)
-        try output.writeSnapshot(fields: [("u", solver.u)], block: model.block, step: step, time: time)
     }
 
     // MARK: The published value
@@ -283,9 +170,4 @@ struct TealeafRun {
         console.info("")
     }
 
-    private func printSummary(_ s: TealeafSolver.Summary, step: Int, time: Double) {
-        console.info("  field summary, step \(step), time \(Format.general(time, 8)): volume \(Format.sci(s.volume, 10)), "
-                     + "mass \(Format.sci(s.mass, 10)), energy \(Format.sci(s.internalEnergy, 10)), "
-                     + "U \(String(format: "%.17g", s.temperature))")
-    }
 }

@@ -108,7 +108,7 @@ public struct HeatConfiguration: Sendable, Equatable {
             scheme.softwarePrefetch = Setting(rawValue: try section.choice("software_prefetch", among: settings, default: "auto"))!
             scheme.rowBands = Setting(rawValue: try section.choice("row_bands", among: settings, default: "auto"))!
             switch try section.choiceOrInteger("tile_columns", among: ["auto", "off"], min: 8,
-                                               max: HeatConfiguration.maxPointsPerAxis, default: .choice("auto")) {
+                                               max: GridLimits.maxPointsPerAxis, default: .choice("auto")) {
             case .choice(let name): scheme.tileColumns = name == "off" ? .off : .auto
             case .integer(let n):
                 guard scheme.temporalBlocking else {
@@ -130,8 +130,6 @@ public struct HeatConfiguration: Sendable, Equatable {
     }
 
     public static let sections = ["problem", "grid", "boundary", "physics", "time", "initial", "decomposition", "output", "scheme"]
-    /// Largest points per axis: keeps nx * ny and every byte count far from Int64 overflow.
-    public static let maxPointsPerAxis = 1 << 31
 
     // MARK: Derived quantities
 
@@ -167,8 +165,8 @@ public struct HeatConfiguration: Sendable, Equatable {
             throw InputError("is missing (a required section)", at: root.node, key: "grid")
         }
         try gridSection.rejectUnknownKeys(known: ["nx", "ny", "lx", "ly"])
-        let grid = Grid(nx: try gridSection.integer("nx", min: 1, max: maxPointsPerAxis),
-                        ny: try gridSection.integer("ny", min: 1, max: maxPointsPerAxis),
+        let grid = Grid(nx: try gridSection.integer("nx", min: 1, max: GridLimits.maxPointsPerAxis),
+                        ny: try gridSection.integer("ny", min: 1, max: GridLimits.maxPointsPerAxis),
                         lx: try gridSection.number("lx", default: 1, min: 0, exclusiveMin: true),
                         ly: try gridSection.number("ly", default: 1, min: 0, exclusiveMin: true))
 

@@ -30,6 +30,12 @@ public enum TealeafDeck {
         let column: Int
     }
 
+    /// Whether `text` is a TeaLeaf deck rather than JSON.
+    static func isDeck(_ text: String) -> Bool {
+        guard let first = text.first(where: { !$0.isWhitespace }) else { return false }
+        return first != "{" && first != "[" && text.lowercased().contains("*tea")
+    }
+
     public static func parse(_ text: String, fileName: String) throws(InputError) -> TealeafConfiguration {
         do {
             return try parseLines(text)
@@ -153,8 +159,8 @@ public enum TealeafDeck {
                 case "xmax": c.grid.xmax = try number(next(), after: key)
                 case "ymin": c.grid.ymin = try number(next(), after: key)
                 case "ymax": c.grid.ymax = try number(next(), after: key)
-                case "x_cells": c.grid.xCells = try integer(next(), after: key, min: 1, max: HeatConfiguration.maxPointsPerAxis)
-                case "y_cells": c.grid.yCells = try integer(next(), after: key, min: 1, max: HeatConfiguration.maxPointsPerAxis)
+                case "x_cells": c.grid.xCells = try integer(next(), after: key, min: 1, max: GridLimits.maxPointsPerAxis)
+                case "y_cells": c.grid.yCells = try integer(next(), after: key, min: 1, max: GridLimits.maxPointsPerAxis)
                 case "visit_frequency": c.output.every = try integer(next(), after: key, min: 0)
                 case "summary_frequency": c.output.summaryEvery = try integer(next(), after: key, min: 0)
                 case "tiles_per_task", "sub_tiles_per_tile", "tiles_per_problem": _ = try integer(next(), after: key, min: 1)

@@ -131,8 +131,8 @@ public struct TealeafConfiguration: Sendable, Equatable {
         var c = TealeafConfiguration()
         if let g = try root.object("grid") {
             try g.rejectUnknownKeys(known: ["x_cells", "y_cells", "xmin", "xmax", "ymin", "ymax"])
-            c.grid.xCells = try g.integer("x_cells", default: 10, min: 1, max: HeatConfiguration.maxPointsPerAxis)
-            c.grid.yCells = try g.integer("y_cells", default: 10, min: 1, max: HeatConfiguration.maxPointsPerAxis)
+            c.grid.xCells = try g.integer("x_cells", default: 10, min: 1, max: GridLimits.maxPointsPerAxis)
+            c.grid.yCells = try g.integer("y_cells", default: 10, min: 1, max: GridLimits.maxPointsPerAxis)
             c.grid.xmin = try g.number("xmin", default: 0)
             c.grid.xmax = try g.number("xmax", default: 100)
             c.grid.ymin = try g.number("ymin", default: 0)

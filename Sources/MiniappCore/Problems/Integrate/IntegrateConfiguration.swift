@@ -18,7 +18,7 @@ public struct IntegrateConfiguration: Sendable, Equatable {
         var c = IntegrateConfiguration()
         if let g = try root.object("grid") {
             try g.rejectUnknownKeys(known: ["n"])
-            c.n = try g.integer("n", default: 1024, min: 1, max: HeatConfiguration.maxPointsPerAxis)
+            c.n = try g.integer("n", default: 1024, min: 1, max: GridLimits.maxPointsPerAxis)
         }
         if root.contains("integrands") {
             let names = Integrand.allCases.map(\.rawValue)
