@@ -86,9 +86,12 @@ let package = Package(
         .target(name: "MiniappCore",
                 dependencies: ["MPI", "HDF5", "Launch", "ThreadPool", "Kernels", "Platform"]),
 
+        // miniapp bench: the machine's figures, and miniapp's against them (it launches mpirun and compiles C).
+        .target(name: "Bench", dependencies: ["MiniappCore", "MPI", "HDF5", "Launch", "ThreadPool", "Kernels"]),
+
         // The command-line tool.
         .executableTarget(name: "miniapp", dependencies: [
-            "MiniappCore", "Launch", "MPI", "HDF5", "ThreadPool",
+            "MiniappCore", "Bench", "Launch", "MPI", "HDF5", "ThreadPool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

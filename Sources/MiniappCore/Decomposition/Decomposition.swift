@@ -30,6 +30,11 @@ public struct Decomposition: Sendable, Equatable {
         public var nx: Int { size[0] }
         public var ny: Int { size[1] }
         public var points: Int { size[0] * size[1] }
+
+        package init(offset: [Int], size: [Int]) {
+            self.offset = offset
+            self.size = size
+        }
     }
 
     /// The smallest and largest block sizes per axis.

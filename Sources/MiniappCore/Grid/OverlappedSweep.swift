@@ -7,28 +7,32 @@ import ThreadPool
 /// Threads own static row blocks of the block (the same for every sweep);
 /// thread 0, the main thread, calls into MPI between chunks of its rows so
 /// that messages move while it computes (Open MPI has no progress thread).
-struct OverlappedSweep {
-    let nx: Int, ny: Int
+package struct OverlappedSweep {
+    package let nx: Int, ny: Int
     /// Rows and columns whose stencil needs no halo data from the exchange.
-    let innerRows: Range<Int>
-    let innerColumns: Range<Int>
-    let threadRows: BlockPartition
+    package let innerRows: Range<Int>
+    package let innerColumns: Range<Int>
+    package let threadRows: BlockPartition
 
     /// Points computed between two calls into MPI by the main thread (tens
     /// of microseconds of work): enough calls to move a large message through
     /// its rendezvous and pipeline, few enough to cost nothing.
-    static let progressChunk = 32_768
+    package static let progressChunk = 32_768
     /// Rows a chunk has at least: a band of the sweep (`heatStencilSweep`
     /// goes up four rows at a time), so very wide rows are cut into columns.
-    static let chunkRows = 4
+    package static let chunkRows = 4
 
     /// Phases to charge: posting, the interior, waiting, the strips.
-    struct Phases {
+    package struct Phases {
         let post: Int, interior: Int, wait: Int, boundary: Int
+
+        package init(post: Int, interior: Int, wait: Int, boundary: Int) {
+            (self.post, self.interior, self.wait, self.boundary) = (post, interior, wait, boundary)
+        }
     }
 
     /// `reach`: how far the stencil reads (1 for 5 points).
-    init(nx: Int, ny: Int, receivingSides: Set<HaloExchange.Direction>, threads: Int, reach: Int) {
+    package init(nx: Int, ny: Int, receivingSides: Set<HaloExchange.Direction>, threads: Int, reach: Int) {
         self.nx = nx
         self.ny = ny
         let south = receivingSides.contains(.south) ? reach : 0, north = receivingSides.contains(.north) ? reach : 0
@@ -40,14 +44,14 @@ struct OverlappedSweep {
     }
 
     /// True when every point is inner (no side receives halo data).
-    var coversEverything: Bool { innerRows.count == ny && innerColumns.count == nx }
+    package var coversEverything: Bool { innerRows.count == ny && innerColumns.count == nx }
 
     /// Exchanges the halos of `fields` while `kernel(thread, rows, columns)`
     /// computes the block. `kernel` may be called several times per thread,
     /// on disjoint rectangles of the thread's rows, and must not call MPI.
     /// `polling` false leaves the messages to themselves during the interior
     /// (the benchmark's measure of what the calls into MPI buy).
-    func run(pool: ForkJoinPool, exchange: HaloExchange, fields: [UnsafeMutablePointer<Double>],
+    package func run(pool: ForkJoinPool, exchange: HaloExchange, fields: [UnsafeMutablePointer<Double>],
              timer: inout PhaseTimer, phases: Phases, threadSeconds: PerThread<Double>, polling: Bool = true,
              kernel: (Int, Range<Int>, Range<Int>) -> Void) throws {
         timer.start(phases.post)
@@ -96,7 +100,7 @@ struct OverlappedSweep {
     }
 
     /// The parts of `rows` (all columns) outside the inner rectangle.
-    func strips(of rows: Range<Int>) -> [(Range<Int>, Range<Int>)] {
+    package func strips(of rows: Range<Int>) -> [(Range<Int>, Range<Int>)] {
         var pieces: [(Range<Int>, Range<Int>)] = []
         func add(_ r: Range<Int>, _ c: Range<Int>) {
             let clamped = r.clamped(to: rows)

@@ -275,7 +275,7 @@ public struct JSONParser {
 
 extension JSONNode {
     /// This object with one more member at its end (other nodes unchanged).
-    func adding(_ key: String, _ member: JSONNode) -> JSONNode {
+    package func adding(_ key: String, _ member: JSONNode) -> JSONNode {
         guard case .object(let members) = value else { return self }
         var copy = self
         copy.value = .object(members + [(key: key, value: member)])

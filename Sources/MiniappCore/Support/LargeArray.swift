@@ -4,13 +4,13 @@ import Platform
 /// Allocation of large arrays of doubles: aligned to 2 MiB, with transparent
 /// huge pages requested (madvise), before the first touch. Fewer TLB misses
 /// for streaming kernels; no effect where the kernel does not offer them.
-enum LargeArray {
-    static let hugePage = 2 << 20
+package enum LargeArray {
+    package static let hugePage = 2 << 20
 
     /// Allocates `count` doubles, or throws when the system refuses (the
     /// run then stops on every rank with this rank's message, instead of
     /// crashing), or when MINIAPP_FAULT=alloc picks this rank.
-    static func allocate(_ count: Int) throws -> UnsafeMutablePointer<Double> {
+    package static func allocate(_ count: Int) throws -> UnsafeMutablePointer<Double> {
         let bytes = max(1, count) * MemoryLayout<Double>.stride
         let large = bytes >= 4 * hugePage
         var raw: UnsafeMutableRawPointer? = nil
@@ -24,7 +24,7 @@ enum LargeArray {
     }
 
     /// Frees what `allocate` returned.
-    static func deallocate(_ pointer: UnsafeMutablePointer<Double>) {
+    package static func deallocate(_ pointer: UnsafeMutablePointer<Double>) {
         free(pointer)
     }
 }

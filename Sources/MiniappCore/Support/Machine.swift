@@ -2,9 +2,9 @@ import Foundation
 import Platform
 
 /// Facts about the machine the rank runs on.
-enum Machine {
+package enum Machine {
     /// The largest cache of CPU 0 (the last level), in bytes; 0 when unknown.
-    static let lastLevelCacheBytes: Int = {
+    package static let lastLevelCacheBytes: Int = {
         var best = 0
         for index in 0..<8 {
             let base = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
@@ -16,7 +16,7 @@ enum Machine {
 
     /// The level-2 cache of CPU 0 (one core's own on current x86 parts), in
     /// bytes; 0 when unknown.
-    static let levelTwoCacheBytes: Int = {
+    package static let levelTwoCacheBytes: Int = {
         for index in 0..<8 {
             let base = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
             guard let level = try? String(contentsOfFile: base + "level", encoding: .utf8),
@@ -36,14 +36,14 @@ enum Machine {
 
     /// The running kernel's boot id (a UUID, new at every boot): the same for
     /// every process on one machine, network namespaces and containers included.
-    static let bootID: String? = {
+    package static let bootID: String? = {
         guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
         let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return id.isEmpty ? nil : id
     }()
 
     /// "AMD EPYC ..." from /proc/cpuinfo.
-    static var cpuModel: String {
+    package static var cpuModel: String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
         for line in text.split(separator: "\n") where line.hasPrefix("model name") {
             return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
@@ -54,7 +54,7 @@ enum Machine {
     /// Memory this process can still allocate, in bytes, and where the figure
     /// comes from: MemAvailable, or less when a memory cgroup (Slurm's, a
     /// container's) limits the process. nil when neither can be read.
-    static func availableMemory() -> (bytes: Int, source: String)? {
+    package static func availableMemory() -> (bytes: Int, source: String)? {
         var best: (bytes: Int, source: String)? = nil
         let system = SystemMemory.available
         if system > 0 { best = (system, "MemAvailable") }

@@ -1,3 +1,5 @@
+import MiniappCore
+
 /// Times `body` `repeats` times after `warmup` untimed runs: one value per
 /// call, or with `batch` > 1 the mean of each `batch` calls in a row.
 ///

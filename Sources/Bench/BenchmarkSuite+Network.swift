@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Launch
+import MiniappCore
 
 /// The bench's MPI sections: halo exchange against message size, its overlap
 /// with computation, MPI_Allreduce (plain and exact) on this machine, and the

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import MiniappCore
 import ThreadPool
 
 /// Measurements inside one process: memory bandwidth (STREAM copy and

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import Kernels
 import Launch
+import MiniappCore
 import ThreadPool
 
 /// `miniapp bench`: in one run, on this machine, the memory bandwidth and

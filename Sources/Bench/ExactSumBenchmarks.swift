@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import MiniappCore
 import ThreadPool
 
 /// What reproducibility costs inside a rank: the exact sum and the exact dot

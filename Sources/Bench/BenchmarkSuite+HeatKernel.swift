@@ -1,5 +1,6 @@
 import Foundation
 import Launch
+import MiniappCore
 
 /// The bench's heat-kernel section: miniapp's stepping rate for each grid,
 /// scheme and ranks x threads layout, against the copy bound of the same

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import MiniappCore
 import ThreadPool
 
 /// STREAM arrays kept for the whole kernel section of `miniapp bench`: the

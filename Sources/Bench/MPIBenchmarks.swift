@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import Kernels
 import MPI
+import MiniappCore
 import ThreadPool
 
 /// Measurements that need MPI, run by `miniapp bench` under
