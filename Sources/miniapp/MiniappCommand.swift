@@ -15,6 +15,7 @@ struct MiniappCommand: ParsableCommand {
                     [--checkpoint-every N] [--json PATH] [--profile N] [--peer-timeout S] INPUT
               miniapp --restart CHECKPOINT [INPUT] [options]
               miniapp bench [--quick] [--json PATH] [--h5 PATH] [--hostfile PATH] [--network-only]
+              miniapp plan --grid NXxNY --ranks LIST [--dims PXxPY]
             """,
         discussion: """
             Run under MPI, e.g.  mpirun -np 8 ./miniapp --threads 4 inputs/heat.json
@@ -25,7 +26,7 @@ struct MiniappCommand: ParsableCommand {
             Every option, input key, exit status and output dataset: docs/reference.md.
             """,
         version: "miniapp \(miniappVersion) (\(MPIImplementation.name), HDF5 \(HDF5Library.version))",
-        subcommands: [RunCommand.self, LaunchCommand.self, BenchCommand.self, BenchPartCommand.self],
+        subcommands: [RunCommand.self, LaunchCommand.self, BenchCommand.self, BenchPartCommand.self, PlanCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Errors in the command line are found before MPI starts. Under a

@@ -190,7 +190,7 @@ def options_of_help(arguments):
 
 
 @pytest.mark.parametrize("command, title", [(["help", "run"], "`miniapp [run]`"), (["launch", "--help"], "`miniapp launch`"),
-                                            (["bench", "--help"], "`miniapp bench`")])
+                                            (["bench", "--help"], "`miniapp bench`"), (["plan", "--help"], "`miniapp plan`")])
 def test_the_options_are_those_of_the_help(command, title):
     documented = {entry.split()[0] for entry in first_column(section(f"### {title}"))}
     assert documented == options_of_help(command)
@@ -344,10 +344,15 @@ def test_the_report_package_installs_and_every_command_has_help(tmp_path):
     top = subprocess.run([str(command), "--help"], capture_output=True, text=True)
     assert top.returncode == 0 and "usage: miniapp-report" in top.stdout
     subcommands = re.search(r"\{([a-z,]+)\}", top.stdout).group(1).split(",")
-    assert sorted(subcommands) == ["field", "model", "results", "scaling", "show"]
+    assert sorted(subcommands) == ["field", "model", "results", "scaling", "show", "study"]
     for sub in subcommands:
         helped = subprocess.run([str(command), sub, "--help"], capture_output=True, text=True)
         assert helped.returncode == 0 and helped.stdout.startswith(f"usage: miniapp-report {sub}"), sub
+    # The study's Slurm job scripts are package data: installed with it.
+    located = subprocess.run([str(environment / "bin/python"), "-c", "from miniapp_report import study; "
+                              "print(*sorted(p.name for p in study.TEMPLATES.iterdir()))"],
+                             capture_output=True, text=True, cwd=tmp_path)
+    assert located.stdout.split() == ["scaling-report.slurm", "scaling-task.slurm"], located.stdout + located.stderr
 
 
 def test_a_results_page_from_the_session_bench(quick_bench, tmp_path):

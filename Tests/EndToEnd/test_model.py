@@ -273,3 +273,16 @@ def test_scaling_report_with_the_model_on_real_runs(quick_bench, tmp_path):
         assert float(r["model_over_measured"]) == pytest.approx(
             float(r["model_per_step"]) / float(r["stepping_per_step"]), rel=1e-3)
     assert 0 < float(rows[1]["model_efficiency"]) < 1.5
+
+
+@pytest.mark.parametrize("np_, grid", [(6, (67, 45)), (4, (30, 90)), (5, (64, 64))])
+def test_the_model_plans_the_decomposition_that_runs_choose(run_miniapp, np_, grid):
+    """The model's layout is miniapp's own plan (`miniapp plan`): the process
+    grid and every rank's block that a run chose, as its results file records them."""
+    run = run_miniapp(heat_input(grid={"nx": grid[0], "ny": grid[1]}, time={"steps": 2}), np=np_)
+    assert run.returncode == 0, run.stderr
+    layout = model.Layout.planned(grid[0], grid[1], np_, 1, np_)
+    with run.h5() as f:
+        assert tuple(f.attrs["dims"]) == layout.dims
+        ran = {(tuple(c), tuple(s)) for c, s in zip(f["decomposition/coords"][:], f["decomposition/sizes"][:])}
+    assert ran == {(c, layout.block(c)) for c in layout.coords}

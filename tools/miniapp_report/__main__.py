@@ -6,13 +6,14 @@
   miniapp-report show RUN.h5 [--plot FILE.png]
   miniapp-report field RUN.h5 [--snapshot last|all|K] [--field u] [--out DIR]
   miniapp-report results BENCH.json [--study DIR ...] [--date YYYY-MM-DD] [--out PAGE.md]
+  miniapp-report study strong|weak [--ranks 1,2,4] [--threads 1,2] [--nodes 1,2] [--input FILE] [--local] ...
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import model, results_page, scaling, summary
+from . import model, results_page, scaling, study, summary
 from .results import ReportError, load
 
 
@@ -84,7 +85,7 @@ def main(argv=None):
                                         "performance model against the runs of scaling studies reported with --model.")
     p.add_argument("bench", type=Path, help="the JSON of `miniapp bench`")
     p.add_argument("--study", type=Path, action="append", default=[], metavar="DIR",
-                   help="a report of `scaling --model`, or a study directory of jobs/submit-scaling run with "
+                   help="a report of `scaling --model`, or the directory of a `study` run with "
                         "--model (repeatable)")
     p.add_argument("--date", help="the page's date (default: the bench file's)")
     p.add_argument("--out", type=Path, help="write the page here (default: standard output)")
@@ -94,6 +95,8 @@ def main(argv=None):
     p.add_argument("--snapshot", default="last", help="last (default), all, or an index")
     p.add_argument("--field", default="u", help="field name under /fields (default: u)")
     p.add_argument("--out", type=Path, default=Path("."), help="directory for the images")
+
+    study.add_parser(commands)
 
     args = parser.parse_args(argv)
     try:
@@ -130,6 +133,8 @@ def main(argv=None):
                 print(f"wrote {args.out}")
             else:
                 print(text, end="")
+        elif args.command == "study":
+            study.run(args)
         elif args.command == "field":
             run = load(args.file)
             for path in summary.field_images(run, args.out, args.snapshot, args.field):

@@ -21,16 +21,53 @@ solvers it predicts the exact reductions across ranks (one MPI_Allreduce
 each, as the bench measured them for the ranks and hosts), not the passes
 over the field that feed them. Output is not modelled."""
 
+import functools
 import json
 import math
+import os
+import shutil
 import statistics
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .results import ReportError
 
 CLOCK_READS_PER_STEP = 10     # the phase timers (docs/performance.md)
-ROW_ALIGNMENT = 8             # doubles: Field.paddedStride rounds rows up to a cache line
+
+
+def miniapp_binary():
+    """The miniapp whose plans the model reads: $MINIAPP, else the checkout's
+    ./miniapp (scripts/setup), else the first on PATH."""
+    given = os.environ.get("MINIAPP")
+    if given:
+        return given
+    checkout = Path(__file__).resolve().parents[2] / "miniapp"
+    if checkout.exists():
+        return str(checkout)
+    found = shutil.which("miniapp")
+    if found:
+        return found
+    raise ReportError("the performance model reads the decomposition from `miniapp plan`: build miniapp "
+                      "(scripts/setup) or set MINIAPP to its path")
+
+
+@functools.lru_cache(maxsize=None)
+def miniapp_plan(nx, ny, ranks):
+    """`miniapp plan` for one number of ranks: the process grid and blocks a
+    run chooses, and the fields' row alignment. It runs as one process of its
+    own, outside any launcher or job step (MPI_Dims_create on its own)."""
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLURM_", "OMPI_", "PMI_", "PMIX_", "HYDRA_", "MPI_LOCALNRANKS"))}
+    command = [miniapp_binary(), "plan", "--grid", f"{nx}x{ny}", "--ranks", str(ranks)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=environment)
+    except OSError as error:
+        raise ReportError(f"cannot run {command[0]}: {error}")
+    if result.returncode != 0:
+        raise ReportError(f"{' '.join(command)}: {result.stderr.strip() or result.returncode}")
+    document = json.loads(result.stdout)
+    return document["plans"][0], document["row_alignment"]
 
 
 @dataclass(frozen=True)
@@ -221,6 +258,7 @@ class Layout:
     periods: tuple
     threads: int
     coords: list          # per rank (cx, cy)
+    sizes: list           # per rank (bx, by): its block
     hosts: list           # per rank, any hashable: messages between hosts cross the network
     machines: list = None # per rank: ranks of one machine share its cores and memory (default: the hosts)
 
@@ -230,17 +268,15 @@ class Layout:
 
     @classmethod
     def planned(cls, nx, ny, ranks, threads, ranks_per_node, periods=(False, False), one_machine=False):
-        """The layout miniapp and MPI would choose: balanced dims (the larger
-        factor on the longer axis, on y for a square grid), ranks in row-major Cartesian order, filled
-        node by node. `one_machine`: the nodes are hosts of one machine (a test bed)."""
-        b = int(math.isqrt(ranks))
-        while ranks % b:
-            b -= 1
-        big, little = ranks // b, b
-        dims = (big, little) if nx > ny else (little, big)
-        coords = [(r // dims[1], r % dims[1]) for r in range(ranks)]
+        """The layout a run chooses (`miniapp plan`), its Cartesian ranks
+        filling the nodes in turn. `one_machine`: the nodes are hosts of one
+        machine (a test bed)."""
+        plan, _ = miniapp_plan(nx, ny, ranks)
+        dims = tuple(plan["dims"])
+        coords = [tuple(c) for c in plan["coords"]]
+        sizes = [tuple(b) for b in plan["sizes"]]
         hosts = [r // ranks_per_node for r in range(ranks)]
-        return cls(nx, ny, dims, tuple(periods), threads, coords, hosts, [0] * ranks if one_machine else None)
+        return cls(nx, ny, dims, tuple(periods), threads, coords, sizes, hosts, [0] * ranks if one_machine else None)
 
     @classmethod
     def of_run(cls, run):
@@ -248,19 +284,17 @@ class Layout:
         dims = tuple(int(d) for d in a["dims"]) if "dims" in a else (run.ranks, 1)
         periods = tuple(bool(p) for p in a["periods"]) if "periods" in a else (False, False)
         coords = [tuple(int(v) for v in c) for c in run.decomposition["coords"]]
+        sizes = [tuple(int(v) for v in b) for b in run.decomposition["sizes"]]
 
         def names(key):
             values = run.decomposition.get(key)
             return None if values is None else [v.decode() if isinstance(v, bytes) else str(v) for v in values]
         hosts = names("hostnames") or ["localhost"] * run.ranks
-        return cls(run.nx, run.ny, dims, periods, run.threads, coords, hosts, names("machines"))
+        return cls(run.nx, run.ny, dims, periods, run.threads, coords, sizes, hosts, names("machines"))
 
     def block(self, coords):
-        """Block size of a rank (remainders spread like BlockPartition)."""
-        sizes = []
-        for n, p, c in zip((self.nx, self.ny), self.dims, coords):
-            sizes.append(n // p + (1 if c < n % p else 0))
-        return tuple(sizes)
+        """Block size of the rank at `coords`."""
+        return self.sizes[self.coords.index(tuple(coords))]
 
     def neighbour(self, coords, offset):
         """Coordinates of the neighbour at `offset`, or None (no rank there, or itself)."""
@@ -301,7 +335,9 @@ def rows_of_threads(ny, threads):
 
 
 def field_bytes(bx, by, depth):
-    stride = -(-(bx + 2 * depth) // ROW_ALIGNMENT) * ROW_ALIGNMENT
+    """A field's bytes: its rows padded as `Field.paddedStride` pads them (the alignment `miniapp plan` gives)."""
+    _, alignment = miniapp_plan(1, 1, 1)
+    stride = -(-(bx + 2 * depth) // alignment) * alignment
     return stride * (by + 2 * depth) * 8
 
 
@@ -411,7 +447,7 @@ def study(machine, nx, ny, ranks, threads, ranks_per_node=None, periods=(False, 
     """Predicted rows of a planned study: every (ranks, threads), ranks
     filling nodes of `ranks_per_node` (default: as many as the bench node has
     cores for). Weak scaling grows nx x ny (the grid of one core) like
-    jobs/submit-scaling does. `one_machine`: the nodes are hosts of one
+    `miniapp-report study` does. `one_machine`: the nodes are hosts of one
     machine, sharing its cores (the test bed of Tests/TestBed/cluster-start)."""
     table = []
     for r in ranks:

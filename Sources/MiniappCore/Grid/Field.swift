@@ -35,9 +35,11 @@ public final class Field: @unchecked Sendable {
     /// four rows together with streaming stores (which need aligned
     /// addresses) for any nx, and a streaming-store sweep write whole lines.
     public static func paddedStride(nx: Int, halo: Int) -> Int {
-        let lineDoubles = 64 / MemoryLayout<Double>.stride
-        return (nx + 2 * halo + lineDoubles - 1) / lineDoubles * lineDoubles
+        (nx + 2 * halo + rowAlignment - 1) / rowAlignment * rowAlignment
     }
+
+    /// Stored rows are a whole number of this many doubles: a cache line.
+    public static let rowAlignment = 64 / MemoryLayout<Double>.stride
 
     /// Point (0, 0), the first owned point; halo points are at negative offsets.
     @inline(__always)

@@ -17,9 +17,7 @@ struct GridSetup {
         let world = context.world
         let dims = try world.collectively { () throws -> [Int] in
             do {
-                return try Decomposition.chooseDims(ranks: world.size, requested: requestedDims, nx: nx, ny: ny) {
-                    try CartesianTopology.balancedDims(nodes: world.size, fixed: $0)
-                }
+                return try GridPlan.chooseDims(nx: nx, ny: ny, ranks: world.size, requested: requestedDims)
             } catch let error as DecompositionError {
                 throw MiniappFailure(.dataError, "\(context.options.inputName): \(error)")
             }
