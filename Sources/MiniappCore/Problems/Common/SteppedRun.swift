@@ -13,16 +13,15 @@ struct SteppedRun {
     let restart: RestartPlan?
     let plan: CheckpointPlan
     let setup: GridSetup
-    let outputPath: String
 
     var communicator: Communicator { setup.communicator }
+    var outputPath: String { plan.outputPath }
 
     /// Chooses the process grid and checks the output paths (collective).
     init(context: RunContext, restart: RestartPlan?, input: JSONNode, outputPath: String, checkpoint: CheckpointSpec,
          nx: Int, ny: Int, dims: [Int], periods: [Bool]) throws {
         self.context = context
         self.restart = restart
-        self.outputPath = outputPath
         plan = CheckpointPlan(checkpoint, outputPath: outputPath, input: input)
         // A run that will write checkpoints must not replace one already there (unless --force).
         setup = try GridSetup(context: context, nx: nx, ny: ny, requestedDims: dims, periods: periods,

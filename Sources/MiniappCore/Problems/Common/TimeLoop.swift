@@ -34,6 +34,9 @@ struct TimeLoop {
             try writeSnapshot(problem, step: step, time: time)
         }
         var lastFinite = step
+        func diverged() -> Outcome {
+            Outcome(ending: .diverged(step: step, lastFinite: lastFinite), lastCheckpoint: lastCheckpoint)
+        }
         var poll = StopPoll(startStep: step)
         // The time loop begins: from here a wait without end means a rank is lost.
         PeerWatchdog.arm()
@@ -45,15 +48,11 @@ struct TimeLoop {
             let advanced = try problem.advance(from: step, to: next, time: time)
             (step, time) = (next, advanced.time)
             FaultInjection.currentStep = step
-            guard advanced.finite != false else {
-                return Outcome(ending: .diverged(step: step, lastFinite: lastFinite), lastCheckpoint)
-            }
+            guard advanced.finite != false else { return diverged() }
             let last = problem.isLast(step: step, time: time)
             var finite = advanced.finite == true
             if last || (problem.diagnosticsEvery > 0 && step % problem.diagnosticsEvery == 0) {
-                guard try problem.diagnose(step: step, time: time) else {
-                    return Outcome(ending: .diverged(step: step, lastFinite: lastFinite), lastCheckpoint)
-                }
+                guard try problem.diagnose(step: step, time: time) else { return diverged() }
                 finite = true
             }
             if finite { lastFinite = step }
@@ -68,13 +67,13 @@ struct TimeLoop {
                 do {
                     try writeCheckpoint(problem, step: step, time: time)
                 } catch is CheckpointFile.NonFiniteState {
-                    return Outcome(ending: .diverged(step: step, lastFinite: lastFinite), lastCheckpoint)
+                    return diverged()
                 }
                 lastCheckpoint = step
             }
-            if let signal { return Outcome(ending: .stopped(signal: signal, step: step), lastCheckpoint) }
+            if let signal { return Outcome(ending: .stopped(signal: signal, step: step), lastCheckpoint: lastCheckpoint) }
         }
-        return Outcome(ending: .completed, lastCheckpoint)
+        return Outcome(ending: .completed, lastCheckpoint: lastCheckpoint)
     }
 
     private func writeSnapshot(_ problem: some TimeSteppingProblem, step: Int, time: Double) throws {
@@ -97,11 +96,5 @@ struct TimeLoop {
         checkpoint.scalars = problem.stateScalars
         try CheckpointFile.write(checkpoint, fields: fields, block: problem.block, path: checkpoints.path,
                                  context: context, communicator: problem.communicator)
-    }
-}
-
-private extension TimeLoop.Outcome {
-    init(ending: RunEnding, _ lastCheckpoint: Int?) {
-        self.init(ending: ending, lastCheckpoint: lastCheckpoint)
     }
 }

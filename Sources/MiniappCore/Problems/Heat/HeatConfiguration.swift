@@ -263,7 +263,7 @@ public struct HeatConfiguration: Sendable, Equatable {
             initialJSON = .object([("type", .string("constant")), ("amplitude", .double(value))])
         }
         return .object([
-            ("problem", .string("heat")),
+            ("problem", .string(Self.name)),
             ("grid", .object([("nx", .int(grid.nx)), ("ny", .int(grid.ny)), ("lx", .double(grid.lx)), ("ly", .double(grid.ly))])),
             ("boundary", .object([("x", .string(boundaryX.rawValue)), ("y", .string(boundaryY.rawValue)),
                                   ("value", .double(boundaryValue))])),

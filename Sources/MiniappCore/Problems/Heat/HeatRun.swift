@@ -99,7 +99,7 @@ struct HeatRun {
                              schemeTimes: schemeTimes, rates: rates)
         }
         phases["io"] += ioSeconds
-        let summary = try RunSummary(problem: "heat", phases: phases, comm: comm, threads: context.threads, metrics: [
+        let summary = try RunSummary(problem: HeatConfiguration.name, phases: phases, comm: comm, threads: context.threads, metrics: [
             "steps": Double(stepsRun), "nx": Double(c.grid.nx), "ny": Double(c.grid.ny),
             "loop_seconds": rates.loopSeconds, "stepping_seconds": rates.steppingSeconds,
             "mlups": rates.mlups, "mlups_stepping": rates.mlupsStepping,
@@ -125,7 +125,7 @@ struct HeatRun {
         extra["steps_this_run"] = .int(rates.steps)
         extra.merge(simulation.exactReduction.attributes) { _, new in new }
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
-                                  threadSeconds: simulation.threadSeconds.values, problem: "heat",
+                                  threadSeconds: simulation.threadSeconds.values, problem: HeatConfiguration.name,
                                   effectiveInput: c.effectiveJSON, extra: extra.merging([
             "hx": .double(model.hx), "hy": .double(model.hy),
             "dt": .double(model.dt), "steps": .int(c.steps),

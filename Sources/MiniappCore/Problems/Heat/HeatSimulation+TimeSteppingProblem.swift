@@ -3,8 +3,8 @@ import MPI
 /// The heat problem in the shared time loop: several steps per advance
 /// (one halo exchange for `stepsPerExchange` steps), the state is u.
 extension HeatSimulation: TimeSteppingProblem {
-    var name: String { "heat" }
-    var gridSize: (nx: Int, ny: Int) { (model.configuration.grid.nx, model.configuration.grid.ny) }
+    var name: String { HeatConfiguration.name }
+    var gridSize: (nx: Int, ny: Int) { model.configuration.gridSize }
     var block: Decomposition.Block { model.block }
 
     var diagnosticsEvery: Int { model.configuration.output.diagnosticsEvery }

@@ -44,7 +44,7 @@ public struct IntegrateConfiguration: Sendable, Equatable {
     }
 
     public var effectiveJSON: JSONNode {
-        .object([("problem", .string("integrate")), ("grid", .object([("n", .int(n))])),
+        .object([("problem", .string(Self.name)), ("grid", .object([("n", .int(n))])),
                  ("integrands", .array(integrands.map { .string($0.rawValue) })), ("repeat", .int(repeats)),
                  ("decomposition", decomposition.json), ("output", .object([("path", .string(path))]))])
     }

@@ -107,7 +107,7 @@ struct IntegrateRun {
             try output.appendSeries("results/compute_seconds", values: outcomes.map { median($0.computeSeconds) }, at: 0)
             try output.appendSeries("results/reduction_seconds", values: outcomes.map { median($0.reductionSeconds) }, at: 0)
             try RunReport.writeCommon(output, context: context, setup: setup, phases: timer,
-                                      threadSeconds: threadSeconds.values, problem: "integrate",
+                                      threadSeconds: threadSeconds.values, problem: IntegrateConfiguration.name,
                                       effectiveInput: c.effectiveJSON, extra: ["h": .double(h), "repeat": .int(c.repeats)])
             try output.finish(xdmf: nil)
             timer["io"] += wallSeconds() - ioStart
@@ -121,7 +121,7 @@ struct IntegrateRun {
             metrics["compute_seconds \(outcome.integrand.rawValue)"] = median(outcome.computeSeconds)
             metrics["reduction_seconds \(outcome.integrand.rawValue)"] = median(outcome.reductionSeconds)
         }
-        let summary = try RunSummary(problem: "integrate", phases: timer, comm: comm, threads: context.threads, metrics: metrics)
+        let summary = try RunSummary(problem: IntegrateConfiguration.name, phases: timer, comm: comm, threads: context.threads, metrics: metrics)
         summary.printPhases(console)
         console.info("  output      \(c.path)")
         return summary

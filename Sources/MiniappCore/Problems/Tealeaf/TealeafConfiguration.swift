@@ -253,7 +253,7 @@ public struct TealeafConfiguration: Sendable, Equatable {
             return .object(members)
         }
         return .object([
-            ("problem", .string("tealeaf")),
+            ("problem", .string(Self.name)),
             ("grid", .object([("x_cells", .int(grid.xCells)), ("y_cells", .int(grid.yCells)),
                               ("xmin", .double(grid.xmin)), ("xmax", .double(grid.xmax)),
                               ("ymin", .double(grid.ymin)), ("ymax", .double(grid.ymax))])),

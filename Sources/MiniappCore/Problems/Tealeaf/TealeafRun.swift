@@ -72,7 +72,7 @@ struct TealeafRun {
         }
         phases["io"] += ioSeconds
         let totalIterations = records.iterations.suffix(steps).reduce(0, +)
-        let summary = try RunSummary(problem: "tealeaf", phases: phases, comm: comm, threads: context.threads, metrics: [
+        let summary = try RunSummary(problem: TealeafConfiguration.name, phases: phases, comm: comm, threads: context.threads, metrics: [
             "steps": Double(steps), "total_iterations": Double(totalIterations),
             "loop_seconds": try comm.allreduce(phases["total"], op: .max),
             "temperature": records.temperature.last ?? .nan,
@@ -143,7 +143,7 @@ struct TealeafRun {
             extra["temperature_relative_difference"] = .double(check.relativeDifference)
         }
         try RunReport.writeCommon(output, context: context, setup: setup, phases: phases,
-                                  threadSeconds: solver.threadSeconds.values, problem: "tealeaf",
+                                  threadSeconds: solver.threadSeconds.values, problem: TealeafConfiguration.name,
                                   effectiveInput: c.effectiveJSON, extra: extra)
     }
 

@@ -21,8 +21,8 @@ final class TealeafStepping: TimeSteppingProblem {
         self.records = records
     }
 
-    var name: String { "tealeaf" }
-    var gridSize: (nx: Int, ny: Int) { (configuration.grid.xCells, configuration.grid.yCells) }
+    var name: String { TealeafConfiguration.name }
+    var gridSize: (nx: Int, ny: Int) { configuration.gridSize }
     var block: Decomposition.Block { solver.model.block }
     let communicator: Communicator
     var timer: PhaseTimer {
