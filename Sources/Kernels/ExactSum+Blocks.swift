@@ -231,6 +231,18 @@ extension ExactSum {
         }
     }
 
+    /// Adds products whose one-pass split missed (`seen`: their
+    /// magnitudes, `ExactSum+OnePass`): split again against those, or measured.
+    mutating func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count n: Int,
+                              afterMissing seen: LaneMagnitudes) {
+        if !addAfterMiss(seen, count: n, terms: {
+            UnsafeRawPointer(a + $0).loadUnaligned(as: SIMD4<Double>.self)
+                * UnsafeRawPointer(b + $0).loadUnaligned(as: SIMD4<Double>.self)
+        }, term: { a[$0] * b[$0] }) {
+            addProductsMeasured(a, b, count: n)
+        }
+    }
+
     /// Adds products block by block, each stored (in L1) by the pass that finds their magnitudes.
     private mutating func addProductsMeasured(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, count: Int) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in

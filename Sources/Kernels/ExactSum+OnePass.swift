@@ -45,14 +45,31 @@ extension ExactSum {
         case .added: return true
         case .tooWide: return false
         case .missed(let seen):
-            // Split again against the chunk's own magnitudes, now known.
-            missedOnePass()
-            let biasedLargest = Int(seen.largestBits >> 52), biasedSmallest = max(Int(seen.smallestNonZeroBits >> 52), 1)
-            guard seen.largestBits != 0, biasedLargest < 0x7E0 else { return false }
-            guard case .added = addInBands(largestBiased: biasedLargest, span: biasedLargest - biasedSmallest,
-                                           termsLog2: m, count: n, terms: terms, term: term) else { return false }
-            return true
+            return addAfterMiss(seen, count: n, terms: terms, term: term)
         }
+    }
+
+    /// After a one-pass split that missed: the chunk split again against
+    /// its own magnitudes (`seen` by the pass that missed), from cache;
+    /// false, adding nothing, where that is not exact either.
+    @inline(__always)
+    mutating func addAfterMiss(_ seen: LaneMagnitudes, count n: Int, terms: (Int) -> SIMD4<Double>,
+                               term: (Int) -> Double) -> Bool {
+        missedOnePass()
+        let biasedLargest = Int(seen.largestBits >> 52), biasedSmallest = max(Int(seen.smallestNonZeroBits >> 52), 1)
+        guard seen.largestBits != 0, biasedLargest < 0x7E0 else { return false }
+        guard case .added = addInBands(largestBiased: biasedLargest, span: biasedLargest - biasedSmallest,
+                                       termsLog2: Self.termsLog2(n), count: n, terms: terms, term: term) else { return false }
+        return true
+    }
+
+    /// How many bands a one-pass split of the next `count` terms takes
+    /// against the prediction (nil: none, or wider than three bands take).
+    @inline(__always)
+    func predictedBands(count n: Int) -> Int? {
+        guard predictedLargestBiased != 0 else { return nil }
+        let span = predictedLargestBiased - predictedSmallestBiased, m = Self.termsLog2(n)
+        return span <= 50 - m ? 1 : span <= 100 - m ? 2 : span <= 150 - m ? 3 : nil
     }
 
     /// What became of a chunk: added; missed (nothing added; its magnitudes
@@ -167,6 +184,14 @@ extension ExactSum {
             add(split.highs.2.1)
         }
         add(split.low)
+    }
+
+    /// The bounds the next chunk is split against (`predictSplit`).
+    struct Prediction { var largestBiased = 0, smallestBiased = 0 }
+
+    var prediction: Prediction {
+        get { Prediction(largestBiased: predictedLargestBiased, smallestBiased: predictedSmallestBiased) }
+        set { (predictedLargestBiased, predictedSmallestBiased) = (newValue.largestBiased, newValue.smallestBiased) }
     }
 
     /// After a one-pass split that was not exact: measure the next block, and take smaller chunks.
@@ -295,17 +320,20 @@ struct OnePassSplit<Bands: BandCount> {
 /// The largest magnitude of the values it sees and the smallest non-zero
 /// one, as bit patterns of non-negative doubles (integer order is numeric
 /// order; NaN counts as larger than infinity): 0 and Int64.max while it has
-/// seen only zeros. Tracked with unsigned vector max and min (integer units,
-/// which leave the floating-point adders to a split), the smallest as the
-/// bit pattern of |x| less one, where a zero wraps round to the largest.
-/// Explicit lanes with selects: Swift's generic pointwise min and max, and
-/// plain loops with `max`, stay scalar.
+/// seen only zeros. Tracked with selects on vector compares that x86 has
+/// for 64-bit lanes (AVX2 has no unsigned one, which costs three
+/// instructions): the largest with a signed integer compare (magnitudes
+/// have no sign bit); the smallest as the bit pattern of |x| less one
+/// compared as a double: a zero becomes -1, a NaN pattern, which no compare
+/// takes. Explicit lanes with selects: Swift's generic pointwise min and
+/// max, and plain loops with `max`, stay scalar.
 struct LaneMagnitudes {
-    private var large = SIMD4<UInt64>(), small = SIMD4<UInt64>(repeating: .max)
+    private var large = SIMD4<Int64>()
+    private var small = SIMD4<Double>(repeating: .infinity)
 
     @inline(__always)
     mutating func see(_ x: SIMD4<Double>) {
-        let magnitude = unsafeBitCast(x, to: SIMD4<UInt64>.self) & SIMD4(repeating: UInt64(Int64.max))
+        let magnitude = unsafeBitCast(x, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max)
         large.replace(with: magnitude, where: magnitude .> large)
         seeSmallest(magnitude)
     }
@@ -316,15 +344,15 @@ struct LaneMagnitudes {
 
     /// Tracks only the smallest non-zero magnitude, given as bit patterns.
     @inline(__always)
-    mutating func seeSmallest(_ magnitude: SIMD4<UInt64>) {
-        let below = magnitude &- 1
+    mutating func seeSmallest(_ magnitude: SIMD4<Int64>) {
+        let below = unsafeBitCast(magnitude &- 1, to: SIMD4<Double>.self)
         small.replace(with: below, where: below .< small)
     }
 
     /// Tracks only the smallest non-zero magnitude, of terms that are magnitudes already (x >= 0).
     @inline(__always)
     mutating func seeSmallest(_ magnitude: SIMD4<Double>) {
-        seeSmallest(unsafeBitCast(magnitude, to: SIMD4<UInt64>.self))
+        seeSmallest(unsafeBitCast(magnitude, to: SIMD4<Int64>.self))
     }
 
     @inline(__always)
@@ -333,10 +361,12 @@ struct LaneMagnitudes {
         small.replace(with: other.small, where: other.small .< small)
     }
 
-    var largestBits: UInt64 { max(large[0], large[1], large[2], large[3]) }
+    var largestBits: UInt64 { UInt64(max(large[0], large[1], large[2], large[3])) }
 
+    /// Infinity's pattern less one where a finite value was seen: the
+    /// smallest of NaN and infinities alone is reported as none.
     var smallestNonZeroBits: UInt64 {
         let m = min(small[0], small[1], small[2], small[3])
-        return m == .max ? UInt64(Int64.max) : m + 1
+        return m == .infinity ? UInt64(Int64.max) : m.bitPattern + 1
     }
 }

@@ -184,7 +184,7 @@ private func accumulateInOnePass<Count: ReferenceCount>(_ stats: inout FieldStat
         lo.replace(with: v, where: v .< lo)
         hi.replace(with: v, where: v .> hi)
         values.add(v)
-        magnitudes.seeSmallest(unsafeBitCast(v, to: SIMD4<UInt64>.self) & SIMD4(repeating: UInt64(Int64.max)))
+        magnitudes.seeSmallest(unsafeBitCast(v, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max))
         if referenceCount > 0 { errors.0.add(v, at: k) }
         if referenceCount > 1 { errors.1.add(v, at: k) }
         k += 4

@@ -33,11 +33,40 @@ public struct TeaOperator: @unchecked Sendable {
     /// one array less to stream from memory.
     @inline(__always)
     func apply(_ u: UnsafePointer<Double>, _ o: Int) -> Double {
-        let s = stride
-        let north = ky[o + s], south = ky[o], east = kx[o + 1], west = kx[o]
-        let diagonal = 1 + ry * (north + south) + rx * (east + west)
-        return diagonal * u[o] - ry * (north * u[o + s] + south * u[o - s]) - rx * (east * u[o + 1] + west * u[o - 1])
+        apply(u, o, load: { $0[$1] })
     }
+
+    /// (A u) at offsets `o ..< o + 4`: the same operations on each lane (the same bits).
+    @inline(__always)
+    func apply4(_ u: UnsafePointer<Double>, _ o: Int) -> SIMD4<Double> {
+        apply(u, o, load: { UnsafeRawPointer($0 + $1).loadUnaligned(as: SIMD4<Double>.self) })
+    }
+
+    /// The operator's formula, once, for a cell or a vector of cells.
+    @inline(__always)
+    private func apply<V: TeaValue>(_ u: UnsafePointer<Double>, _ o: Int,
+                                    load: (UnsafePointer<Double>, Int) -> V) -> V {
+        let s = stride
+        let (rx, ry) = (V(self.rx), V(self.ry))
+        let north = load(ky, o + s), south = load(ky, o), east = load(kx, o + 1), west = load(kx, o)
+        let diagonal = V(1) + ry * (north + south) + rx * (east + west)
+        return diagonal * load(u, o) - ry * (north * load(u, o + s) + south * load(u, o - s))
+            - rx * (east * load(u, o + 1) + west * load(u, o - 1))
+    }
+}
+
+/// What the operator computes with: a double, or a vector of them.
+protocol TeaValue {
+    init(_ scalar: Double)
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+}
+
+extension Double: TeaValue {}
+
+extension SIMD4: TeaValue where Scalar == Double {
+    init(_ scalar: Double) { self.init(repeating: scalar) }
 }
 
 /// w = A u on a rectangle.
@@ -107,23 +136,6 @@ public func teaAxpy2(x: UnsafeMutablePointer<Double>, p: UnsafePointer<Double>, 
             x[row + i] += alpha * p[row + i]
             r[row + i] -= alpha * w[row + i]
         }
-    }
-}
-
-/// w = A z on a rectangle, adding r.z, w.z and r.r (one pass, one later reduction).
-/// Without preconditioning z is r, and r.z is r.r.
-public func teaCGApplyDots(_ a: TeaOperator, z: UnsafePointer<Double>, r: UnsafePointer<Double>,
-                           into w: UnsafeMutablePointer<Double>, rows: Range<Int>, columns: Range<Int>,
-                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum) {
-    guard !columns.isEmpty else { return }
-    let preconditioned = z != r
-    for j in rows {
-        let row = j * a.stride
-        for i in columns { w[row + i] = a.apply(z, row + i) }
-        let o = row + columns.lowerBound, n = columns.count
-        wz.addProducts(w + o, z + o, count: n)
-        rz.addProducts(r + o, z + o, count: n)
-        if preconditioned { rr.addProducts(r + o, r + o, count: n) }
     }
 }
 
