@@ -107,23 +107,53 @@ public func teaDot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, strid
 /// s = w + beta s (skipped when `beta` is nil: the first iteration), then
 /// x += alpha p; r -= alpha s; and z = Mi r when a diagonal preconditioner is
 /// given. All pointwise, so one pass over memory.
+///
+/// x is only read at the end of a solve, so every other pass leaves its
+/// update to the next (`defersX`), which then makes both from the old and
+/// the new p, in the order they would have been made (the same bits):
+/// x = (x + deferredAlpha p_old) + alpha p. One pass over x in two.
 public func teaCGUpdate(x: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>,
                         r: UnsafeMutablePointer<Double>, s: UnsafeMutablePointer<Double>,
                         z: UnsafeMutablePointer<Double>, w: UnsafePointer<Double>, mi: UnsafePointer<Double>?,
-                        alpha: Double, beta: Double?, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+                        alpha: Double, beta: Double?, deferredAlpha: Double?, defersX: Bool,
+                        stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    precondition(deferredAlpha == nil || (beta != nil && !defersX), "a deferred x update is made with the next direction")
     for j in rows {
         let row = j * stride
-        if let beta {
+        if let beta, let deferredAlpha {
             for i in columns {
-                p[row + i] = z[row + i] + beta * p[row + i]
+                let old = p[row + i]
+                p[row + i] = z[row + i] + beta * old
                 s[row + i] = w[row + i] + beta * s[row + i]
+                x[row + i] = (x[row + i] + deferredAlpha * old) + alpha * p[row + i]
+            }
+            for i in columns { r[row + i] -= alpha * s[row + i] }
+        } else {
+            if let beta {
+                for i in columns {
+                    p[row + i] = z[row + i] + beta * p[row + i]
+                    s[row + i] = w[row + i] + beta * s[row + i]
+                }
+            }
+            if defersX {
+                for i in columns { r[row + i] -= alpha * s[row + i] }
+            } else {
+                for i in columns {
+                    x[row + i] += alpha * p[row + i]
+                    r[row + i] -= alpha * s[row + i]
+                }
             }
         }
-        for i in columns {
-            x[row + i] += alpha * p[row + i]
-            r[row + i] -= alpha * s[row + i]
-        }
         if let mi { for i in columns { z[row + i] = mi[row + i] * r[row + i] } }
+    }
+}
+
+/// x += alpha p: a CG update of x left for later (`teaCGUpdate`'s `defersX`).
+public func teaAxpy(x: UnsafeMutablePointer<Double>, p: UnsafePointer<Double>, alpha: Double, stride: Int,
+                    rows: Range<Int>, columns: Range<Int>) {
+    for j in rows {
+        let row = j * stride
+        for i in columns { x[row + i] += alpha * p[row + i] }
     }
 }
 

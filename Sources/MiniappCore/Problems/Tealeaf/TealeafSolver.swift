@@ -246,6 +246,15 @@ final class TealeafSolver {
         var nextBeta: Double? = nil
         var alphas: [Double] = [], betas: [Double] = []
         var error = initial
+        // The alpha of an x update left to the next pass (`teaCGUpdate`), made before the solve returns.
+        var deferredAlpha: Double? = nil
+        func makeDeferredUpdate() {
+            guard let alpha = deferredAlpha else { return }
+            parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
+                teaAxpy(x: x, p: UnsafePointer(dir), alpha: alpha, stride: st, rows: rows, columns: columns)
+            }
+            deferredAlpha = nil
+        }
 
         // Chebyshev and PPCG start with CG steps: until their eigenvalue
         // estimates are made (first step), or - later steps - a few.
@@ -254,6 +263,7 @@ final class TealeafSolver {
             if switches && switchesNow(iteration: result.iterations, error: error, firstStep: firstStep) {
                 if eigenvalues == nil { estimateEigenvalues(alphas: alphas, betas: betas) }
                 if eigenvalues != nil {
+                    makeDeferredUpdate()
                     return solver.method == .chebyshev
                         ? try chebyshev(result: result, initial: initial)
                         : try polynomialCG(result: result, initial: initial)
@@ -261,12 +271,14 @@ final class TealeafSolver {
             }
             result.iterations += 1
             // p = z + beta p, s = w + beta s (from the second iteration on);
-            // x += alpha p; r -= alpha s; z = M r: one pass.
-            let beta = nextBeta
+            // x += alpha p (every other pass both of two); r -= alpha s; z = M r: one pass.
+            let beta = nextBeta, pending = deferredAlpha, defers = pending == nil && beta != nil
             parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
                 teaCGUpdate(x: x, p: dir, r: res, s: ap, z: preconditioned ? zz : res, w: UnsafePointer(wv), mi: miPointer,
-                            alpha: alpha, beta: beta, stride: st, rows: rows, columns: columns)
+                            alpha: alpha, beta: beta, deferredAlpha: pending, defersX: defers, stride: st, rows: rows,
+                            columns: columns)
             }
+            deferredAlpha = defers ? alpha : nil
             // w = A z, with r.z, w.z, r.r: the one reduction of the iteration.
             try overlapped([zField]) { t, rows, columns in
                 let slot = sums.pointer(t)
@@ -285,6 +297,7 @@ final class TealeafSolver {
             gamma = gammaNew
             nextBeta = betaNew
         }
+        makeDeferredUpdate()
         result.residual = error / initial
         return result
     }
