@@ -6,8 +6,8 @@
 /// split against the sums' predictions as its w is made, instead of a
 /// second pass over w, z and r per row. Where a sum's split misses, that
 /// sum alone takes the chunk again from w, z and r (just written and read:
-/// in cache); where a sum has no prediction yet (the first row of a
-/// rectangle), the chunk is made first and summed after.
+/// in cache); where a sum has no prediction yet (a thread's first row),
+/// the chunk is made first and summed after.
 
 import CKernelShims
 
@@ -16,15 +16,34 @@ private let prefetchAhead = 192
 
 /// w = A z on a rectangle, adding r.z, w.z and r.r (one pass, one later reduction).
 /// Without preconditioning z is r, and r.z is r.r (`rr` is left alone).
+/// `predictions`: the calling thread's, kept from one call to the next.
 public func teaCGApplyDots(_ a: TeaOperator, z: UnsafePointer<Double>, r: UnsafePointer<Double>,
                            into w: UnsafeMutablePointer<Double>, rows: Range<Int>, columns: Range<Int>,
-                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum) {
+                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum, predictions: CGDotPredictions) {
     guard !columns.isEmpty else { return }
     if z != r {
-        applyDots(a, z: z, r: r, into: w, rows: rows, columns: columns, rz: &rz, wz: &wz, rr: &rr, Preconditioned.self)
+        applyDots(a, z: z, r: r, into: w, rows: rows, columns: columns, rz: &rz, wz: &wz, rr: &rr,
+                  saved: predictions.chunks, Preconditioned.self)
     } else {
-        applyDots(a, z: z, r: r, into: w, rows: rows, columns: columns, rz: &rz, wz: &wz, rr: &rr, Unpreconditioned.self)
+        applyDots(a, z: z, r: r, into: w, rows: rows, columns: columns, rz: &rz, wz: &wz, rr: &rr,
+                  saved: predictions.chunks, Unpreconditioned.self)
     }
+}
+
+/// What the sums of each column chunk were split against last, one set per
+/// thread: the chunk below, one row down, is split against it, also in the
+/// next call (the next rows, or the next iteration's first).
+public final class CGDotPredictions {
+    fileprivate let chunks: UnsafeMutablePointer<ExactSum.Prediction>
+
+    /// For rows of `columns` cells.
+    public init(columns: Int) {
+        let count = 3 * max(1, (columns + cgDotChunk - 1) / cgDotChunk)
+        chunks = .allocate(capacity: count)
+        chunks.initialize(repeating: ExactSum.Prediction(), count: count)
+    }
+
+    deinit { chunks.deallocate() }
 }
 
 /// Whether z differs from r (three sums) or not (two), as a type: a loop each, without a branch inside.
@@ -34,31 +53,30 @@ private enum Unpreconditioned: Preconditioning { static var preconditioned: Bool
 
 private func applyDots<P: Preconditioning>(_ a: TeaOperator, z: UnsafePointer<Double>, r: UnsafePointer<Double>,
                                            into w: UnsafeMutablePointer<Double>, rows: Range<Int>, columns: Range<Int>,
-                                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum, _: P.Type) {
+                                           rz: inout ExactSum, wz: inout ExactSum, rr: inout ExactSum,
+                                           saved: UnsafeMutablePointer<ExactSum.Prediction>, _: P.Type) {
     let preconditioned = P.preconditioned
-    let chunks = (columns.count + cgDotChunk - 1) / cgDotChunk
-    withUnsafeTemporaryAllocation(of: ExactSum.Prediction.self, capacity: 3 * chunks) { saved in
-        for j in rows {
-            let row = j * a.stride
-            for c in 0..<chunks {
-                let start = columns.lowerBound + c * cgDotChunk, n = min(cgDotChunk, columns.upperBound - start)
-                if j > rows.lowerBound {
-                    rz.prediction = saved[3 * c]
-                    wz.prediction = saved[3 * c + 1]
-                    if preconditioned { rr.prediction = saved[3 * c + 2] }
-                }
-                let o = row + start
-                var chunk = CGDotChunk<P>(a: a, z: z + o, r: r + o, w: w + o, at: o, count: n)
-                if !chunk.addInOnePass(rz: &rz, wz: &wz, rr: &rr) {
-                    for k in 0..<n { w[o + k] = a.apply(z, o + k) }
-                    wz.addProducts(w + o, z + o, count: n)
-                    rz.addProducts(r + o, z + o, count: n)
-                    if preconditioned { rr.addProducts(r + o, r + o, count: n) }
-                }
-                saved[3 * c] = rz.prediction
-                saved[3 * c + 1] = wz.prediction
-                if preconditioned { saved[3 * c + 2] = rr.prediction }
+    for j in rows {
+        let row = j * a.stride
+        // Chunks of the block's columns 0 ..< 256, 256 ..< 512, ..., cut to `columns`.
+        var start = columns.lowerBound
+        while start < columns.upperBound {
+            let c = start / cgDotChunk, n = min((c + 1) * cgDotChunk, columns.upperBound) - start
+            rz.prediction = saved[3 * c]
+            wz.prediction = saved[3 * c + 1]
+            if preconditioned { rr.prediction = saved[3 * c + 2] }
+            let o = row + start
+            var chunk = CGDotChunk<P>(a: a, z: z + o, r: r + o, w: w + o, at: o, count: n)
+            if !chunk.addInOnePass(rz: &rz, wz: &wz, rr: &rr) {
+                for k in 0..<n { w[o + k] = a.apply(z, o + k) }
+                wz.addProducts(w + o, z + o, count: n)
+                rz.addProducts(r + o, z + o, count: n)
+                if preconditioned { rr.addProducts(r + o, r + o, count: n) }
             }
+            saved[3 * c] = rz.prediction
+            saved[3 * c + 1] = wz.prediction
+            if preconditioned { saved[3 * c + 2] = rr.prediction }
+            start += n
         }
     }
 }

@@ -40,6 +40,7 @@ import TestSupport
         func fused(preconditioned: Bool, rowParts: Int, columnParts: Int) -> (w: [Double], sums: [Double]) {
             var w = [Double](repeating: 0, count: z.count)
             var rz = ExactSum(), wz = ExactSum(), rr = ExactSum()
+            let predictions = CGDotPredictions(columns: nx)
             kx.withUnsafeBufferPointer { kx in ky.withUnsafeBufferPointer { ky in
                 z.withUnsafeBufferPointer { z in r.withUnsafeBufferPointer { r in w.withUnsafeMutableBufferPointer { w in
                     let o = origin
@@ -51,7 +52,7 @@ import TestSupport
                             teaCGApplyDots(a, z: zp, r: r.baseAddress! + o, into: w.baseAddress! + o,
                                            rows: ny * p / rowParts ..< ny * (p + 1) / rowParts,
                                            columns: nx * q / columnParts ..< nx * (q + 1) / columnParts,
-                                           rz: &rz, wz: &wz, rr: &rr)
+                                           rz: &rz, wz: &wz, rr: &rr, predictions: predictions)
                         }
                     }
                 } } }

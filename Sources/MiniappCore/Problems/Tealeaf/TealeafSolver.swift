@@ -50,6 +50,10 @@ final class TealeafSolver {
     private let sweep: OverlappedSweep
     private let threadRows: BlockPartition
     let sums: PerThread<DotSums>
+    /// Each thread's predictions for the exact dot products of CG's operator pass.
+    private let dotPredictions: [CGDotPredictions]
+    /// Each thread's next row for the update in CG's fused pass (`updateAndApply`).
+    let fusedNextRow: PerThread<Int>
     let exactReduction: ExactReduction
 
     /// Eigenvalue estimates, made once (first solve) and kept, as TeaLeaf does.
@@ -89,6 +93,8 @@ final class TealeafSolver {
         threadRows = sweep.threadRows
         threadSeconds = PerThread(count: context.threads, initial: 0)
         sums = PerThread(count: context.threads, initial: DotSums())
+        dotPredictions = (0..<context.threads).map { _ in CGDotPredictions(columns: nx) }
+        fusedNextRow = PerThread(count: context.threads, initial: 0)
     }
 
     private var allFields: [Field] {
@@ -134,6 +140,12 @@ final class TealeafSolver {
             threadSeconds[t] += wallSeconds() - began
         }
     }
+
+    /// The owned rows of thread `t`.
+    func threadRowRange(_ t: Int) -> Range<Int> { threadRows.range(of: t) }
+
+    /// The sides whose halo comes from a neighbour (and whose edge goes to it).
+    var receivingSides: Set<HaloExchange.Direction> { exchange.receivingSides }
 
     /// The owned block.
     var owned: (rows: Range<Int>, columns: Range<Int>) { (0 ..< model.block.ny, 0 ..< model.block.nx) }
@@ -229,7 +241,7 @@ final class TealeafSolver {
         try overlapped([zField]) { t, rows, columns in
             let slot = sums.pointer(t)
             teaCGApplyDots(a, z: zp, r: UnsafePointer(res), into: wv, rows: rows, columns: columns,
-                           rz: &slot.pointee.a, wz: &slot.pointee.b, rr: &slot.pointee.c)
+                           rz: &slot.pointee.a, wz: &slot.pointee.b, rr: &slot.pointee.c, predictions: dotPredictions[t])
         }
         var (gamma, delta, rr) = try reduce()
         if !preconditioned { rr = gamma }
@@ -271,20 +283,21 @@ final class TealeafSolver {
             }
             result.iterations += 1
             // p = z + beta p, s = w + beta s (from the second iteration on);
-            // x += alpha p (every other pass both of two); r -= alpha s; z = M r: one pass.
+            // x += alpha p (every other pass both of two); r -= alpha s; z = M r;
+            // then w = A z, with r.z, w.z, r.r (the one reduction of the
+            // iteration): one sweep over memory.
             let beta = nextBeta, pending = deferredAlpha, defers = pending == nil && beta != nil
-            parallel(rows: rows, columns: columns, phase: .update) { t, rows, columns in
+            try updateAndApply([zField], update: { rows, columns in
                 teaCGUpdate(x: x, p: dir, r: res, s: ap, z: preconditioned ? zz : res, w: UnsafePointer(wv), mi: miPointer,
                             alpha: alpha, beta: beta, deferredAlpha: pending, defersX: defers, stride: st, rows: rows,
                             columns: columns)
-            }
-            deferredAlpha = defers ? alpha : nil
-            // w = A z, with r.z, w.z, r.r: the one reduction of the iteration.
-            try overlapped([zField]) { t, rows, columns in
+            }, apply: { t, rows, columns in
                 let slot = sums.pointer(t)
                 teaCGApplyDots(a, z: zp, r: UnsafePointer(res), into: wv, rows: rows, columns: columns,
-                               rz: &slot.pointee.a, wz: &slot.pointee.b, rr: &slot.pointee.c)
-            }
+                               rz: &slot.pointee.a, wz: &slot.pointee.b, rr: &slot.pointee.c,
+                               predictions: dotPredictions[t])
+            })
+            deferredAlpha = defers ? alpha : nil
             let (gammaNew, wz, rrNew) = try reduce()
             rr = preconditioned ? rrNew : gammaNew
             let betaNew = gammaNew / gamma
