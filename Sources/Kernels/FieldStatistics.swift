@@ -124,7 +124,7 @@ private struct ErrorLanes {
     let scale: SIMD4<Double>
     let profileX: UnsafePointer<Double>
     var squares: OnePassLanes<OneBand>
-    var worst = SIMD4<UInt64>()
+    var worst = SIMD4<Int64>()   // bit patterns of |d|: signed order is numeric order (see `LaneMagnitudes`)
     var magnitudes = LaneMagnitudes()
 
     @inline(__always)
@@ -137,7 +137,7 @@ private struct ErrorLanes {
     @inline(__always)
     mutating func add(_ u: SIMD4<Double>, _ px: SIMD4<Double>) {
         let d = u - scale * px
-        let magnitude = unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4(repeating: UInt64(Int64.max))
+        let magnitude = unsafeBitCast(d, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max)
         worst.replace(with: magnitude, where: magnitude .> worst)
         let square = d * d
         squares.add(square)
@@ -152,7 +152,7 @@ private struct ErrorLanes {
     /// The largest |d|, and the split: the largest square is the largest |d| squared (squaring is monotonic).
     @inline(__always)
     var result: (worst: Double, split: OnePassSplit<OneBand>) {
-        let largest = Double(bitPattern: max(worst[0], worst[1], worst[2], worst[3]))
+        let largest = Double(bitPattern: UInt64(max(worst[0], worst[1], worst[2], worst[3])))
         return (largest, squares.split(largestBits: (largest * largest).bitPattern,
                                        smallestNonZeroBits: magnitudes.smallestNonZeroBits))
     }
