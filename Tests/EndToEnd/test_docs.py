@@ -125,7 +125,7 @@ def test_every_block_of_the_page_runs(page, tmp_path):
         left = new_test_beds(before)
         for directory in left:   # the page should stop what it starts: a failure says so, the machine is cleaned
             stop = "slurm-stop" if "slurm" in directory.name else "cluster-stop"
-            subprocess.run([str(REPO / "scripts" / stop), str(directory)], timeout=120)
+            subprocess.run([str(REPO / "Tests/TestBed" / stop), str(directory)], timeout=120)
     output = (result.stdout + result.stderr)[-6000:]
     assert result.returncode == 0, f"{name(page)}: a block failed:\n{output}"
     assert not left, f"{name(page)} leaves running: {left}"
