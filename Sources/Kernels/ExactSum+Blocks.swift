@@ -221,10 +221,8 @@ extension ExactSum {
         while start < count {
             let n = min(1 << chunkLog2, count - start)
             let x = a + start, y = b + start
-            if !addInOnePass(count: n, terms: {
-                UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD4<Double>.self)
-                    * UnsafeRawPointer(y + $0).loadUnaligned(as: SIMD4<Double>.self)
-            }, term: { x[$0] * y[$0] }) {
+            let products = Products(x, y)
+            if !addInOnePass(count: n, terms: { products.four($0) }, term: { products.one($0) }) {
                 addProductsMeasured(x, y, count: n)
             }
             start += n
@@ -235,10 +233,8 @@ extension ExactSum {
     /// magnitudes, `ExactSum+OnePass`): split again against those, or measured.
     mutating func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count n: Int,
                               afterMissing seen: LaneMagnitudes) {
-        if !addAfterMiss(seen, count: n, terms: {
-            UnsafeRawPointer(a + $0).loadUnaligned(as: SIMD4<Double>.self)
-                * UnsafeRawPointer(b + $0).loadUnaligned(as: SIMD4<Double>.self)
-        }, term: { a[$0] * b[$0] }) {
+        let products = Products(a, b)
+        if !addAfterMiss(seen, count: n, terms: { products.four($0) }, term: { products.one($0) }) {
             addProductsMeasured(a, b, count: n)
         }
     }
@@ -246,25 +242,41 @@ extension ExactSum {
     /// Adds products block by block, each stored (in L1) by the pass that finds their magnitudes.
     private mutating func addProductsMeasured(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, count: Int) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockSize) { scratch in
-            let products = scratch.baseAddress!
+            let stored = scratch.baseAddress!
             var start = 0
             while start < count {
                 let n = min(Self.blockSize, count - start)
-                let x = x + start, y = y + start
+                let products = Products(x + start, y + start)
                 var range = LaneMagnitudes()
                 var k = 0
                 while k + 4 <= n {
-                    let p = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self)
-                        * UnsafeRawPointer(y + k).loadUnaligned(as: SIMD4<Double>.self)
-                    UnsafeMutableRawPointer(products + k).storeBytes(of: p, as: SIMD4<Double>.self)
+                    let p = products.four(k)
+                    UnsafeMutableRawPointer(stored + k).storeBytes(of: p, as: SIMD4<Double>.self)
                     range.see(p)
                     k += 4
                 }
-                while k < n { products[k] = x[k] * y[k]; range.see(products[k]); k += 1 }
-                add(block: products, count: n, largestBits: range.largestBits, smallestNonZeroBits: range.smallestNonZeroBits)
+                while k < n { stored[k] = products.one(k); range.see(stored[k]); k += 1 }
+                add(block: stored, count: n, largestBits: range.largestBits, smallestNonZeroBits: range.smallestNonZeroBits)
                 predictSplit(largestBits: range.largestBits, smallestNonZeroBits: range.smallestNonZeroBits)
                 start += n
             }
         }
     }
+}
+
+/// The products a[k] * b[k] of two arrays, each rounded once: four from k
+/// on, or one.
+private struct Products {
+    let a: UnsafePointer<Double>, b: UnsafePointer<Double>
+
+    init(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>) { (self.a, self.b) = (a, b) }
+
+    @inline(__always)
+    func four(_ k: Int) -> SIMD4<Double> {
+        UnsafeRawPointer(a + k).loadUnaligned(as: SIMD4<Double>.self)
+            * UnsafeRawPointer(b + k).loadUnaligned(as: SIMD4<Double>.self)
+    }
+
+    @inline(__always)
+    func one(_ k: Int) -> Double { a[k] * b[k] }
 }

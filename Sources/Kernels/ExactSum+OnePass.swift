@@ -68,8 +68,15 @@ extension ExactSum {
     @inline(__always)
     func predictedBands(count n: Int) -> Int? {
         guard predictedLargestBiased != 0 else { return nil }
-        let span = predictedLargestBiased - predictedSmallestBiased, m = Self.termsLog2(n)
-        return span <= 50 - m ? 1 : span <= 100 - m ? 2 : span <= 150 - m ? 3 : nil
+        return Self.bands(span: predictedLargestBiased - predictedSmallestBiased, termsLog2: Self.termsLog2(n))
+    }
+
+    /// How many bands a one-pass split of at most 2^m terms spanning `span`
+    /// binades takes: 50 - m binades a band (nil: more than three).
+    @inline(__always)
+    static func bands(span: Int, termsLog2 m: Int) -> Int? {
+        let bands = max(1, (span + m + 49) / 50)
+        return bands <= 3 ? bands : nil
     }
 
     /// What became of a chunk: added; missed (nothing added; its magnitudes
@@ -83,14 +90,21 @@ extension ExactSum {
     @_transparent
     mutating func addInBands(largestBiased: Int, span: Int, termsLog2 m: Int, count n: Int,
                              terms: (Int) -> SIMD4<Double>, term: (Int) -> Double) -> OnePassOutcome {
-        if span <= 50 - m, let lanes = OnePassLanes<OneBand>(largestBiased: largestBiased, termsLog2: m) {
-            return addInOnePass(lanes, count: n, terms: terms, term: term)
-        }
-        if span <= 100 - m, let lanes = OnePassLanes<TwoBands>(largestBiased: largestBiased, termsLog2: m) {
-            return addInOnePass(lanes, count: n, terms: terms, term: term)
-        }
-        if span <= 150 - m, let lanes = OnePassLanes<ThreeBands>(largestBiased: largestBiased, termsLog2: m) {
-            return addInOnePass(lanes, count: n, terms: terms, term: term)
+        // (Where the lanes of a band count are not normal, those of more bands are not either.)
+        switch Self.bands(span: span, termsLog2: m) {
+        case 1:
+            if let lanes = OnePassLanes<OneBand>(largestBiased: largestBiased, termsLog2: m) {
+                return addInOnePass(lanes, count: n, terms: terms, term: term)
+            }
+        case 2:
+            if let lanes = OnePassLanes<TwoBands>(largestBiased: largestBiased, termsLog2: m) {
+                return addInOnePass(lanes, count: n, terms: terms, term: term)
+            }
+        case 3:
+            if let lanes = OnePassLanes<ThreeBands>(largestBiased: largestBiased, termsLog2: m) {
+                return addInOnePass(lanes, count: n, terms: terms, term: term)
+            }
+        default: break
         }
         return .tooWide
     }
@@ -148,7 +162,8 @@ extension ExactSum {
     @inline(__always)
     func onePassLanes(count n: Int) -> OnePassLanes<OneBand>? {
         let m = Self.termsLog2(n)
-        guard predictedLargestBiased != 0, predictedLargestBiased - predictedSmallestBiased <= 50 - m else { return nil }
+        guard predictedLargestBiased != 0,
+              Self.bands(span: predictedLargestBiased - predictedSmallestBiased, termsLog2: m) == 1 else { return nil }
         return OnePassLanes(largestBiased: predictedLargestBiased, termsLog2: m)
     }
 

@@ -75,6 +75,34 @@ func sum(_ values: [Double]) -> Double {
         #expect(plainResults.count > 1)
     }
 
+    /// The one-pass way takes one, two or three bands by the span of its
+    /// prediction (`ExactSum.bands`: 50 - m binades a band for 2^m terms).
+    /// Around each limit, a chunk of terms spanning `span` binades is added
+    /// twice: measured first, then split in one pass against the prediction
+    /// (one binade of room above: a span of span + 1; m = 8, so the limits
+    /// are 42, 92 and 142). Both give what term-by-term adding gives, and
+    /// the second takes one pass (its chunks grow) while three bands hold it.
+    @Test(arguments: [0, 41, 42, 91, 92, 141, 142, 200])
+    func bandLimitsAgreeWithTermByTerm(span: Int) {
+        var rng = SplitMix64(state: UInt64(span) + 7)
+        let n = ExactSum.blockSize
+        let values = (0..<n).map { k -> Double in
+            let significand = 1 + Double(rng.next() >> 12) * 0x1p-52
+            return Double(sign: k % 3 == 0 ? .minus : .plus, exponent: -(k * span / (n - 1)), significand: significand)
+        }
+        var chunks = ExactSum(), termwise = ExactSum()
+        values.withUnsafeBufferPointer { v in
+            chunks.add(v.baseAddress!, count: n)
+            #expect(chunks.chunkLog2 == ExactSum.blockLog2)
+            chunks.add(v.baseAddress!, count: n)
+        }
+        for _ in 0..<2 { for v in values { termwise.add(v) } }
+        #expect(chunks.value == termwise.value)
+        let onePass = chunks.chunkLog2 > ExactSum.blockLog2
+        #expect(onePass == (span + 1 + 8 <= 150))
+        #expect(ExactSum.bands(span: span + 1, termsLog2: 8) == (span < 42 ? 1 : span < 92 ? 2 : span < 142 ? 3 : nil))
+    }
+
     @Test func nonFiniteTerms() {
         #expect(sum([1, .infinity]) == .infinity)
         #expect(sum([1, -.infinity]) == -.infinity)
