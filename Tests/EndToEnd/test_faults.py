@@ -256,9 +256,11 @@ def test_a_rank_that_stops_answering_ends_the_job_after_the_peer_timeout(tmp_pat
             job.kill()
     errors = [line for line in stderr.splitlines() if line.startswith("miniapp: error:")]
     # Every rank that ends itself exits with 76. Open MPI's mpirun passes that on; Hydra's mpiexec
-    # combines the statuses of all its processes, and the stopped rank it kills (SIGKILL) gives 9
-    # now and then (1 run in 5 here).
-    assert job.returncode == 76 or (MPI_FAMILY == "mpich" and job.returncode == signal.SIGKILL), stderr
+    # ORs the wait statuses of all its processes, so the stopped rank's end shows through: 9 when
+    # Hydra kills it (SIGKILL; 4 runs in 15 here), and once in a CI run 1 (a raw status of 1: SIGHUP,
+    # which the kernel sends to the stopped members of a process group that becomes orphaned).
+    hydra_kill = MPI_FAMILY == "mpich" and job.returncode in (signal.SIGKILL, signal.SIGHUP)
+    assert job.returncode == 76 or hydra_kill, stderr
     assert errors and all("--peer-timeout 2" in e for e in errors), stderr
     # The others wait in a halo exchange, and name the silent rank (never another), or in a collective that
     # rank 1 was stopped in or before: a collective write with snapshots, else the agreement on stop signals
