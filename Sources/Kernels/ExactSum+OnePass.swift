@@ -348,9 +348,21 @@ struct LaneMagnitudes {
 
     @inline(__always)
     mutating func see(_ x: SIMD4<Double>) {
-        let magnitude = unsafeBitCast(x, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max)
-        large.replace(with: magnitude, where: magnitude .> large)
+        let magnitude = Self.magnitudes(x)
+        seeLargest(magnitude)
         seeSmallest(magnitude)
+    }
+
+    /// The bit patterns of |x|.
+    @inline(__always)
+    static func magnitudes(_ x: SIMD4<Double>) -> SIMD4<Int64> {
+        unsafeBitCast(x, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max)
+    }
+
+    /// Tracks only the largest magnitude, given as bit patterns.
+    @inline(__always)
+    mutating func seeLargest(_ magnitude: SIMD4<Int64>) {
+        large.replace(with: magnitude, where: magnitude .> large)
     }
 
     /// One value, in lanes of its own (zeros in the others change nothing).

@@ -124,8 +124,8 @@ private struct ErrorLanes {
     let scale: SIMD4<Double>
     let profileX: UnsafePointer<Double>
     var squares: OnePassLanes<OneBand>
-    var worst = SIMD4<Int64>()   // bit patterns of |d|: signed order is numeric order (see `LaneMagnitudes`)
-    var magnitudes = LaneMagnitudes()
+    /// The largest |d|, and the smallest non-zero d * d.
+    var worst = LaneMagnitudes(), magnitudes = LaneMagnitudes()
 
     @inline(__always)
     init(_ reference: RowReference, from first: Int, lanes: OnePassLanes<OneBand>) {
@@ -137,8 +137,7 @@ private struct ErrorLanes {
     @inline(__always)
     mutating func add(_ u: SIMD4<Double>, _ px: SIMD4<Double>) {
         let d = u - scale * px
-        let magnitude = unsafeBitCast(d, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max)
-        worst.replace(with: magnitude, where: magnitude .> worst)
+        worst.seeLargest(LaneMagnitudes.magnitudes(d))
         let square = d * d
         squares.add(square)
         magnitudes.seeSmallest(square)
@@ -152,7 +151,7 @@ private struct ErrorLanes {
     /// The largest |d|, and the split: the largest square is the largest |d| squared (squaring is monotonic).
     @inline(__always)
     var result: (worst: Double, split: OnePassSplit<OneBand>) {
-        let largest = Double(bitPattern: UInt64(max(worst[0], worst[1], worst[2], worst[3])))
+        let largest = Double(bitPattern: worst.largestBits)
         return (largest, squares.split(largestBits: (largest * largest).bitPattern,
                                        smallestNonZeroBits: magnitudes.smallestNonZeroBits))
     }
@@ -184,7 +183,7 @@ private func accumulateInOnePass<Count: ReferenceCount>(_ stats: inout FieldStat
         lo.replace(with: v, where: v .< lo)
         hi.replace(with: v, where: v .> hi)
         values.add(v)
-        magnitudes.seeSmallest(unsafeBitCast(v, to: SIMD4<Int64>.self) & SIMD4(repeating: Int64.max))
+        magnitudes.seeSmallest(LaneMagnitudes.magnitudes(v))
         if referenceCount > 0 { errors.0.add(v, at: k) }
         if referenceCount > 1 { errors.1.add(v, at: k) }
         k += 4
